@@ -1,5 +1,7 @@
 #include "nodecall_int.h"
 
+#include "../base/sha256.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +154,11 @@ void sdf_call_note_input_file(sdf_node_call *c, const char *path, const char *ro
 void sdf_call_note_output_file(sdf_node_call *c, const char *path, int width, int height) {
     if (c->host && c->host->note_output_file)
         c->host->note_output_file(c->host->user, c->node_id, path, width, height);
+}
+
+sdf_status sdf_call_file_sha256(sdf_node_call *c, const char *path, char hex[65], sdf_error *err) {
+    if (c->host && c->host->file_sha256) return c->host->file_sha256(c->host->user, path, hex, err);
+    return sdf_sha256_file(path, hex, err);
 }
 
 void sdf_call_note(sdf_node_call *c, const char *key, const char *value) {

@@ -23,6 +23,7 @@ typedef struct sdf_call_host {
     void (*note_input_file)(void *user, const char *node_id, const char *path, const char *role);
     void (*note_output_file)(void *user, const char *node_id, const char *path, int w, int h);
     void (*note)(void *user, const char *node_id, const char *key, const char *value);
+    sdf_status (*file_sha256)(void *user, const char *path, char hex[65], sdf_error *err);
 } sdf_call_host;
 
 #define SDF_MAX_NODE_INPUTS 32

@@ -136,6 +136,9 @@ void sdf_call_warn(sdf_node_call *c, const char *fmt, ...) SDF_PRINTF(2, 3);
 /* Run-log notes: a file this node read (its sha256 is recorded) and a file it wrote. */
 void sdf_call_note_input_file(sdf_node_call *c, const char *path, const char *role);
 void sdf_call_note_output_file(sdf_node_call *c, const char *path, int width, int height);
+/* sha256 (hex) of a file, computed once per (path, size, mtime) by the runtime's run log and
+ * remembered; without a runtime it is computed directly. */
+sdf_status sdf_call_file_sha256(sdf_node_call *c, const char *path, char hex[65], sdf_error *err);
 /* Free-form key/value facts for the run log (e.g. "lora.unmatched_keys"). */
 void sdf_call_note(sdf_node_call *c, const char *key, const char *value);
 /* The canonical API prompt being executed (for SaveImage metadata), and the UI workflow text it
