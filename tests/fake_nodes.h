@@ -78,11 +78,17 @@ static sdf_status run_write_number(sdf_node_call *c, sdf_error *err) {
     return SDF_OK;
 }
 static sdf_status run_latent(sdf_node_call *c, sdf_error *err) {
-    sdf_tensor *t = sdf_tensor_f32(err, 4, (int64_t)1, (int64_t)4, (int64_t)2, (int64_t)2);
+    int64_t w = sdf_call_def(c)->n_inputs == 1 ? sdf_arg_int(c, 0) / 8 : 2;
+    sdf_tensor *t = sdf_tensor_f32(err, 4, (int64_t)1, (int64_t)4, (int64_t)2, w);
     if (!t) return err->code;
     sdf_value *v = sdf_value_latent(t, NULL, NULL, 0);
     sdf_tensor_release(t);
     return sdf_out_set(c, 0, v, err);
+}
+
+static sdf_status run_lat_width(sdf_node_call *c, sdf_error *err) {
+    const sdf_latent *l = sdf_arg_latent(c, 0);
+    return fake_out_int(c, l && l->samples ? l->samples->shape[3] : -1, err);
 }
 
 static const sdf_output_def fake_int_out[] = {{"INT", SDF_VT_INT}};
@@ -135,11 +141,12 @@ static const sdf_node_def fake_defs[] = {
     FAKE_DEF("ModelLoader", fake_loader_in, fake_model_out, 0, NULL),
     FAKE_DEF("EmptyLat", fake_empty_in, fake_latent_out, 0, run_latent),
     FAKE_DEF0("Save", fake_save_in, SDF_NODE_OUTPUT, NULL),
+    FAKE_DEF("LatWidth", fake_save_in, fake_int_out, 0, run_lat_width),
 };
 
 static const sdf_node_def *const fake_def_ptrs[] = {
     &fake_defs[0], &fake_defs[1], &fake_defs[2], &fake_defs[3], &fake_defs[4], &fake_defs[5],
-    &fake_defs[6], &fake_defs[7], &fake_defs[8], &fake_defs[9], &fake_defs[10]};
+    &fake_defs[6], &fake_defs[7], &fake_defs[8], &fake_defs[9], &fake_defs[10], &fake_defs[11]};
 _Static_assert(SDF_COUNTOF(fake_def_ptrs) == SDF_COUNTOF(fake_defs), "fake table");
 
 static const sdf_node_alias fake_aliases[] = {{"Constant", "Const"}};
