@@ -346,6 +346,7 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
         sdf_sha256_hex(d, res->api_sha256);
         cJSON_free(canon_text);
     }
+    if (!st && p->on_validated) p->on_validated(p->warn_user, &res->diags, g);
     bool invalid = res->diags.n_errors > 0 && (p->strict || res->n_targets == 0);
     if (!st && (invalid || p->validate_only)) {
         res->status = invalid ? SDF_RUN_INVALID : SDF_RUN_SUCCEEDED;

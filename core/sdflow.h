@@ -88,6 +88,8 @@ typedef struct sdf_run_params {
     const char  *intermediates_dir; /* --save-intermediates */
     void (*warn)(void *user, const char *msg); /* load/conversion warnings */
     void        *warn_user;
+    /* Called once validation is done, before anything runs (e.g. to print the problems). */
+    void (*on_validated)(void *user, const sdf_diags *d, const sdf_graph *g);
 } sdf_run_params;
 
 void sdf_run_params_init(sdf_run_params *p);

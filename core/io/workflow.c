@@ -192,6 +192,14 @@ sdf_json_num_kind sdf_json_number_int(const cJSON *item, int64_t *i, bool *is_u6
     return oor ? SDF_JNUM_INT_RANGE : SDF_JNUM_NOT_NUMBER;
 }
 
+void sdf_json_exact_ints(cJSON *item) {
+    for (; item; item = item->next) {
+        if (cJSON_IsNumber(item) && item->valuestring && !strpbrk(item->valuestring, ".eE"))
+            item->type = cJSON_Raw;
+        if (item->child) sdf_json_exact_ints(item->child);
+    }
+}
+
 void sdf_int_text(int64_t i, bool is_u64, char *buf, size_t cap) {
     if (is_u64) snprintf(buf, cap, "%llu", (unsigned long long)(uint64_t)i);
     else snprintf(buf, cap, "%lld", (long long)i);
