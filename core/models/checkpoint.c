@@ -357,28 +357,33 @@ static sdf_status build_from_store(const char *path, sdf_wstore *all, const meta
     sdf_vae *vae = NULL;
     sdf_wstore *uw = NULL, *cw = NULL, *vw = NULL;
 
-    const char *up = sdf_detect_unet_prefix(&ks);
-    if (strcmp(up, "model.") == 0 &&
-        sdf_keyset_has(&ks, "model.diffusion_model.input_blocks.0.0.weight"))
-        up = "model.diffusion_model."; /* few UNet keys (partial files): still the SD layout */
-    const char *fam = foreign_family(&ks, up);
-    if (fam) { st = unsupported(path, fam, err); goto done; }
+    bool text_only = !model_out; /* CLIP / VAE only (CLIPLoader, VAELoader): no UNet needed */
     sdf_unet_config ucfg;
-    st = sdf_detect_unet_config(&ks, up, &ucfg, err);
-    if (st) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", err->msg);
-        sdf_fail(err, SDF_ERR_UNSUPPORTED, "Could not detect model type of: %s (%s)", path, why);
-        sdf_error_at_file(err, path);
-        goto done;
+    memset(&ucfg, 0, sizeof ucfg);
+    ucfg.context_dim = -1;
+    const char *up = "model.diffusion_model.";
+    if (!text_only) {
+        up = sdf_detect_unet_prefix(&ks);
+        if (strcmp(up, "model.") == 0 &&
+            sdf_keyset_has(&ks, "model.diffusion_model.input_blocks.0.0.weight"))
+            up = "model.diffusion_model."; /* few UNet keys (partial files): still the SD layout */
+        const char *fam = foreign_family(&ks, up);
+        if (fam) { st = unsupported(path, fam, err); goto done; }
+        st = sdf_detect_unet_config(&ks, up, &ucfg, err);
+        if (st) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", err->msg);
+            sdf_fail(err, SDF_ERR_UNSUPPORTED, "Could not detect model type of: %s (%s)", path, why);
+            sdf_error_at_file(err, path);
+            goto done;
+        }
+        if (ucfg.in_channels != 4 && ucfg.in_channels != 9) {
+            char what[64];
+            snprintf(what, sizeof what, "UNet with %d input channels", ucfg.in_channels);
+            st = unsupported(path, what, err);
+            goto done;
+        }
     }
-    if (ucfg.in_channels != 4 && ucfg.in_channels != 9) {
-        char what[64];
-        snprintf(what, sizeof what, "UNet with %d input channels", ucfg.in_channels);
-        st = unsupported(path, what, err);
-        goto done;
-    }
-
     /* family: the text encoder's key layout decides; else the UNet shape tables */
     const char *sd1_te = "cond_stage_model.transformer.";
     const char *sd2_te = sdf_keyset_has_prefix(&ks, "cond_stage_model.model.")
@@ -397,6 +402,7 @@ static sdf_status build_from_store(const char *path, sdf_wstore *all, const meta
     else if (has_sd2_te) arch = SDF_ARCH_SD2;
     else if (ucfg.context_dim == 768 && !ucfg.use_linear_in_transformer) arch = SDF_ARCH_SD1;
     else if (ucfg.context_dim == 1024 && ucfg.use_linear_in_transformer) arch = SDF_ARCH_SD2;
+    else if (!model_out && !clip_out) arch = SDF_ARCH_SD1; /* VAE only: family irrelevant */
     else {
         sdf_fail(err, SDF_ERR_UNSUPPORTED,
                  "Could not detect model type of: %s (UNet context_dim %d, %s projections, no "
@@ -582,6 +588,90 @@ sdf_status sdf_checkpoint_load(const char *path, const sdf_checkpoint_opts *opts
     sdf_status st = load_any_file(path, all, NULL, &meta.st, err);
     if (!st) st = build_from_store(path, all, &meta, NULL, opts, model, clip, vae, err);
     sdf_st_close(meta.st);
+    sdf_wstore_release(all);
+    return st;
+}
+
+/* ---------------- standalone VAE and text-encoder files ---------------- */
+
+static bool store_has_prefix(sdf_wstore *w, const char *p) {
+    sdf_keyset ks;
+    if (sdf_keyset_init(&ks, w, NULL)) return false;
+    bool r = sdf_keyset_has_prefix(&ks, p);
+    sdf_keyset_free(&ks);
+    return r;
+}
+
+/* Copies every slot of src into dst as add + (name without strip), for names starting with
+ * strip. */
+static sdf_status alias_all(sdf_wstore *dst, sdf_wstore *src, const char *strip, const char *add,
+                            sdf_error *err) {
+    size_t sl = strlen(strip);
+    for (size_t i = 0; i < sdf_wstore_count(src); i++) {
+        sdf_wstore_info in;
+        sdf_wstore_info_at(src, i, &in);
+        if (strncmp(in.name, strip, sl) != 0) continue;
+        char name[900];
+        snprintf(name, sizeof name, "%s%s", add, in.name + sl);
+        sdf_status st = sdf_wstore_put_from(dst, name, src, in.name, err);
+        if (st) return st;
+    }
+    return SDF_OK;
+}
+
+sdf_status sdf_vae_load_file(const char *path, sdf_vae **vae, sdf_error *err) {
+    *vae = NULL;
+    sdf_wstore *raw = sdf_wstore_new(err), *all = raw ? sdf_wstore_new(err) : NULL;
+    if (!all) { sdf_wstore_release(raw); return err->code; }
+    meta_src meta = {0};
+    sdf_status st = load_any_file(path, raw, NULL, &meta.st, err);
+    if (!st) {
+        if (store_has_prefix(raw, "first_stage_model.")) {
+            st = alias_all(all, raw, "first_stage_model.", "first_stage_model.", err);
+        } else if (store_has_prefix(raw, "decoder.up_blocks.") ||
+                   store_has_prefix(raw, "encoder.down_blocks.")) {
+            sdf_wstore *pre = sdf_wstore_new(err);
+            st = pre ? alias_all(pre, raw, "", "vae.", err) : err->code;
+            if (!st) st = sdf_keymap_diffusers_to_ldm(pre, all, err);
+            sdf_wstore_release(pre);
+        } else {
+            st = alias_all(all, raw, "", "first_stage_model.", err);
+        }
+    }
+    if (!st) st = build_from_store(path, all, &meta, NULL, NULL, NULL, NULL, vae, err);
+    sdf_st_close(meta.st);
+    sdf_wstore_release(raw);
+    sdf_wstore_release(all);
+    return st;
+}
+
+sdf_status sdf_clip_load_file(const char *path, const sdf_checkpoint_opts *opts, sdf_clip **clip,
+                              sdf_error *err) {
+    *clip = NULL;
+    sdf_wstore *raw = sdf_wstore_new(err), *all = raw ? sdf_wstore_new(err) : NULL;
+    if (!all) { sdf_wstore_release(raw); return err->code; }
+    meta_src meta = {0};
+    sdf_status st = load_any_file(path, raw, NULL, &meta.st, err);
+    if (!st) {
+        if (store_has_prefix(raw, "cond_stage_model."))
+            st = alias_all(all, raw, "", "", err);
+        else if (store_has_prefix(raw, "text_model."))
+            st = alias_all(all, raw, "", "cond_stage_model.transformer.", err);
+        else if (store_has_prefix(raw, "transformer.text_model."))
+            st = alias_all(all, raw, "transformer.", "cond_stage_model.transformer.", err);
+        else if (store_has_prefix(raw, "transformer.resblocks."))
+            st = alias_all(all, raw, "", "cond_stage_model.model.", err);
+        else {
+            sdf_fail(err, SDF_ERR_UNSUPPORTED,
+                     "not an SD1/SD2 text encoder (no text_model.* or transformer.resblocks.* "
+                     "keys)");
+            sdf_error_at_file(err, path);
+            st = SDF_ERR_UNSUPPORTED;
+        }
+    }
+    if (!st) st = build_from_store(path, all, &meta, NULL, opts, NULL, clip, NULL, err);
+    sdf_st_close(meta.st);
+    sdf_wstore_release(raw);
     sdf_wstore_release(all);
     return st;
 }

@@ -35,4 +35,13 @@ typedef struct sdf_checkpoint_opts {
 sdf_status sdf_checkpoint_load(const char *path, const sdf_checkpoint_opts *opts, sdf_model **model,
                                sdf_clip **clip, sdf_vae **vae, sdf_error *err);
 
+/* A standalone VAE file (VAELoader): original names with or without "first_stage_model.", or
+ * diffusers VAE names. NEW reference in *vae. */
+sdf_status sdf_vae_load_file(const char *path, sdf_vae **vae, sdf_error *err);
+/* A standalone text encoder file (CLIPLoader "stable_diffusion"): HF names ("text_model.*",
+ * optionally under "transformer."), a checkpoint's cond_stage_model.*, or OpenCLIP names
+ * ("transformer.resblocks.*"). CLIP-H when it has a 23rd layer, else CLIP-L. */
+sdf_status sdf_clip_load_file(const char *path, const sdf_checkpoint_opts *opts, sdf_clip **clip,
+                              sdf_error *err);
+
 #endif
