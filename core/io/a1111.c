@@ -313,6 +313,7 @@ static bool latent_size(const graph *g, int node, int depth, long *w, long *h) {
     if (strcmp(cls, "EmptyLatentImage") == 0) {
         if (!num_of(input(g, node, "width"), &a) || !num_of(input(g, node, "height"), &b))
             return false;
+        if (!(a >= 0 && a <= 1e6 && b >= 0 && b <= 1e6)) return false;
         *w = (long)a / 8 * 8;
         *h = (long)b / 8 * 8;
         return *w > 0 && *h > 0;
@@ -321,6 +322,7 @@ static bool latent_size(const graph *g, int node, int depth, long *w, long *h) {
         long uw = 0, uh = 0;
         if (!num_of(input(g, node, "width"), &a) || !num_of(input(g, node, "height"), &b))
             return false;
+        if (!(a >= 0 && a <= 1e6 && b >= 0 && b <= 1e6)) return false;
         long tw = (long)a, th = (long)b;
         bool up = latent_size(g, input_src(g, node, "samples", NULL), depth + 1, &uw, &uh);
         if (tw == 0 && th == 0) {
@@ -329,7 +331,7 @@ static bool latent_size(const graph *g, int node, int depth, long *w, long *h) {
             return up;
         }
         if (tw == 0 || th == 0) {
-            if (!up) return false;
+            if (!up || uw < 8 || uh < 8) return false;
             if (tw == 0) {
                 th = th < 64 ? 64 : th;
                 tw = lround((double)(uw / 8) * (double)th / (double)(uh / 8));
@@ -350,9 +352,10 @@ static bool latent_size(const graph *g, int node, int depth, long *w, long *h) {
             !latent_size(g, input_src(g, node, "samples", NULL), depth + 1, &uw, &uh))
             return false;
         /* Python round (half to even) of the latent size */
+        if (!(a > 0 && a <= 64)) return false;
         *w = (long)nearbyint((double)(uw / 8) * a) * 8;
         *h = (long)nearbyint((double)(uh / 8) * a) * 8;
-        return true;
+        return *w > 0 && *h > 0;
     }
     static const char *const through[][2] = {
         {"KSampler", "latent_image"},        {"KSamplerAdvanced", "latent_image"},
