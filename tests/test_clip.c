@@ -68,6 +68,12 @@ static void test_forward_fp16_checkpoint(void) {
     NEED_REFERENCE();
     REQUIRE(clip16());
     check_forward(clip16(), "golden/fp16ckpt_outputs.safetensors", "clip.");
+    /* ComfyUI's default (no --fp32-text-enc) rounds the f32 file's CLIP weights to f16: the same
+     * weights as the fp16 file, so the same outputs */
+    sdf_clip *rounded = fx_load_clip_opt("tiny-sd1.safetensors", false);
+    REQUIRE(rounded);
+    check_forward(rounded, "golden/fp16ckpt_outputs.safetensors", "clip.");
+    sdf_clip_release(rounded);
 }
 
 /* encode_text of prompt; returns cond (NEW) and pooled (NEW) */
@@ -344,6 +350,62 @@ static void test_missing_vocab_and_weights(void) {
     sdf_clip_release(c);
 }
 
+static char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(*n);
+    if (b && fread(b, 1, *n, f) != *n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+static void test_embedded_vocab(void) {
+    NEED_REFERENCE();
+    /* the demo model's vocabulary travels in the CLIP store as U8 tensors (checkpoint.h) */
+    char p[4200];
+    size_t nv = 0, nm = 0;
+    snprintf(p, sizeof p, "%s/vocab.json", test_ref_path("clip-vocab"));
+    char *v = read_all(p, &nv);
+    snprintf(p, sizeof p, "%s/merges.txt", test_ref_path("clip-vocab"));
+    char *m = read_all(p, &nm);
+    REQUIRE(v && m);
+    sdf_error err = {0};
+    sdf_wstore *w = sdf_wstore_new(&err);
+    int64_t sv = (int64_t)nv, sm = (int64_t)nm;
+    sdf_tensor *tv = sdf_tensor_new(SDF_DTYPE_U8, 1, &sv, &err);
+    sdf_tensor *tm = sdf_tensor_new(SDF_DTYPE_U8, 1, &sm, &err);
+    REQUIRE(w && tv && tm);
+    memcpy(tv->data, v, nv);
+    memcpy(tm->data, m, nm);
+    free(v);
+    free(m);
+    CHECK(sdf_wstore_put(w, SDF_CLIP_META_VOCAB, tv, &err) == SDF_OK);
+    CHECK(sdf_wstore_put(w, SDF_CLIP_META_MERGES, tm, &err) == SDF_OK);
+    sdf_tensor_release(tv);
+    sdf_tensor_release(tm);
+    sdf_clip *c = sdf_clip_new(w, &err);
+    REQUIRE(c);
+    sdf_tokenizer *tok = NULL;
+    REQUIRE(sdf_clip_tokenizer(c, NULL, &tok, &err) == SDF_OK);
+    int32_t *ids;
+    size_t n;
+    REQUIRE(sdf_tokenizer_encode(tok, "a photo of a cat", 16, &ids, &n, &err) == SDF_OK);
+    CHECK(n == 5 && ids[0] == 320 && ids[1] == 1125 && ids[2] == 539 && ids[4] == 2368);
+    sdf_free(ids);
+    sdf_clip *c2 = sdf_clip_clone(c, &err);
+    REQUIRE(c2);
+    sdf_tokenizer *tok2 = NULL;
+    CHECK(sdf_clip_tokenizer(c2, NULL, &tok2, &err) == SDF_OK && tok2 == tok);
+    sdf_clip_release(c);
+    sdf_clip_release(c2);
+}
+
 int main(void) {
     RUN(test_forward_fp32);
     RUN(test_forward_fp16_checkpoint);
@@ -352,6 +414,7 @@ int main(void) {
     RUN(test_long_prompt);
     RUN(test_embeddings);
     RUN(test_missing_vocab_and_weights);
+    RUN(test_embedded_vocab);
     sdf_clip_release(g_clip);
     sdf_clip_release(g_clip16);
     return test_summary();

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "../base/alloc.h"
+#include "checkpoint.h"
 #include "embedding.h"
 
 /* ---- configurations ---- */
@@ -32,7 +33,7 @@ static void tokenizer_free_cb(void *t) { sdf_tokenizer_free(t); }
 
 static void install_tokenizer_locked(sdf_clip *clip, sdf_tokenizer *t) {
     atomic_int *refs = sdf_malloc(sizeof *refs);
-    if (!refs) { /* keep it unshared: freed with this clip only through impl? no: just drop */
+    if (!refs) { /* the caller sees clip->tokenizer still NULL and reports out-of-memory */
         sdf_tokenizer_free(t);
         return;
     }
@@ -66,6 +67,26 @@ sdf_status sdf_clip_tokenizer(sdf_clip *clip, const sdf_paths *paths, sdf_tokeni
         *out = clip->tokenizer;
         pthread_mutex_unlock(&clip->impl_mu);
         return SDF_OK;
+    }
+    /* a self-contained checkpoint's own vocabulary (checkpoint.h: U8 tensors in the store) */
+    if (sdf_wstore_has(clip->weights, SDF_CLIP_META_VOCAB) &&
+        sdf_wstore_has(clip->weights, SDF_CLIP_META_MERGES)) {
+        sdf_tensor *v = sdf_wstore_get(clip->weights, SDF_CLIP_META_VOCAB, err);
+        sdf_tensor *m = v ? sdf_wstore_get(clip->weights, SDF_CLIP_META_MERGES, err) : NULL;
+        sdf_status  st = v && m ? SDF_OK : (err && err->code ? err->code : SDF_ERR_NOT_FOUND);
+        sdf_tokenizer *t = NULL;
+        if (st == SDF_OK)
+            st = sdf_tokenizer_load_strings(v->data, v->nbytes, m->data, m->nbytes,
+                                            "the checkpoint's embedded CLIP vocabulary", &t, err);
+        sdf_tensor_release(v);
+        sdf_tensor_release(m);
+        if (st == SDF_OK) {
+            install_tokenizer_locked(clip, t);
+            if (!clip->tokenizer) st = sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
+        }
+        *out = clip->tokenizer;
+        pthread_mutex_unlock(&clip->impl_mu);
+        return st;
     }
     const char *cands[SDF_MAX_MODEL_DIRS + 2];
     char        buf[SDF_MAX_MODEL_DIRS][1100];
