@@ -1,5 +1,6 @@
 /* test_clip.c: the text encoder against the golden CLIP outputs (fp32 and fp16 checkpoints),
  * clip skip, ComfyUI weighting, long prompts and embeddings in prompts. */
+#include <pthread.h>
 #include <unistd.h>
 
 #include "core/base/alloc.h"
@@ -350,6 +351,42 @@ static void test_missing_vocab_and_weights(void) {
     sdf_clip_release(c);
 }
 
+typedef struct enc_job {
+    sdf_clip   *clip;
+    const char *text;
+    sdf_tensor *cond;
+} enc_job;
+
+static void *enc_thread(void *p) {
+    enc_job *j = p;
+    sdf_error err = {0};
+    sdf_tensor *pooled = NULL;
+    if (sdf_clip_encode_text(j->clip, j->text, NULL, &j->cond, &pooled, &err) != SDF_OK)
+        j->cond = NULL;
+    sdf_tensor_release(pooled);
+    return NULL;
+}
+
+static void test_concurrent_encodes(void) {
+    NEED_REFERENCE();
+    /* a fresh clip: the tokenizer and the prepared layers are built lazily by whichever thread
+     * comes first; both results must equal the golden encode */
+    sdf_clip *c = fx_load_clip("tiny-sd1.safetensors");
+    REQUIRE(c);
+    enc_job j[3] = {{c, "a photo of a cat", NULL}, {c, "a photo of a cat", NULL},
+                    {c, "(a photo:1.3) of a cat", NULL}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, enc_thread, &j[i]);
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    sdf_tensor *last = fx_golden("golden/clip.safetensors", "last_hidden_state");
+    REQUIRE(last && j[0].cond && j[1].cond && j[2].cond);
+    test_compare("thread 0", sdf_tensor_f32p(j[0].cond), sdf_tensor_f32p(last), P * D, ABS_TOL, REL_TOL);
+    test_compare("thread 1", sdf_tensor_f32p(j[1].cond), sdf_tensor_f32p(last), P * D, ABS_TOL, REL_TOL);
+    for (int i = 0; i < 3; i++) sdf_tensor_release(j[i].cond);
+    sdf_tensor_release(last);
+    sdf_clip_release(c);
+}
+
 static char *read_all(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -415,6 +452,7 @@ int main(void) {
     RUN(test_embeddings);
     RUN(test_missing_vocab_and_weights);
     RUN(test_embedded_vocab);
+    RUN(test_concurrent_encodes);
     sdf_clip_release(g_clip);
     sdf_clip_release(g_clip16);
     return test_summary();
