@@ -599,3 +599,80 @@ sdf_status sdf_vae_decode_raw(sdf_vae *v, const sdf_tensor *z, sdf_pool *pool, s
     *out = t;
     return SDF_OK;
 }
+
+/* ---- analytic op list (model_ops.h) ------------------------------------------------------ */
+
+#include "model_ops.h"
+
+static void vw_conv(sdf_model_op_fn fn, void *ctx, const sdf_nn_conv *c, int64_t h, int64_t w,
+                    int64_t *oh, int64_t *ow) {
+    sdf_model_op op = {.kind = SDF_OP_CONV, .w = c->w, .b = c->b};
+    op.conv = (sdf_conv_shape){1, c->cin, h, w, c->cout, c->k, c->k, c->stride,
+                               c->pad_t, c->pad_l, c->pad_b, c->pad_r};
+    *oh = sdf_conv_out_h(&op.conv);
+    *ow = sdf_conv_out_w(&op.conv);
+    op.flops = 2.0 * (double)(c->cout * c->cin * c->k * c->k) * (double)(*oh * *ow);
+    fn(ctx, &op);
+}
+
+static void vw_res(sdf_model_op_fn fn, void *ctx, const vres *r, int64_t h, int64_t w) {
+    int64_t oh, ow;
+    vw_conv(fn, ctx, &r->c1, h, w, &oh, &ow);
+    vw_conv(fn, ctx, &r->c2, h, w, &oh, &ow);
+    if (r->has_nin) vw_conv(fn, ctx, &r->nin, h, w, &oh, &ow);
+}
+
+static void vw_attn(sdf_model_op_fn fn, void *ctx, const vattn *a, int64_t h, int64_t w) {
+    int64_t n = h * w, c = a->norm.c;
+    const sdf_nn_linear *ls[4] = {&a->q, &a->k, &a->v, &a->proj};
+    for (int i = 0; i < 4; i++) {
+        sdf_model_op op = {.kind = SDF_OP_LINEAR, .rows = n, .in = c, .out = c, .w = ls[i]->w,
+                           .b = ls[i]->b, .flops = 2.0 * (double)n * (double)(c * c)};
+        if (i == 3) {
+            sdf_model_op at = {.kind = SDF_OP_ATTN,
+                               .attn = {1, n, n, 1, c, c, c, c, c, 1.0f / sqrtf((float)c)},
+                               .flops = 4.0 * (double)n * (double)n * (double)c};
+            fn(ctx, &at);
+        }
+        fn(ctx, &op);
+    }
+}
+
+sdf_status sdf_vae_walk(sdf_vae *v, bool encoder, int64_t h, int64_t w, sdf_model_op_fn fn,
+                        void *ctx, sdf_error *err) {
+    vnet *n = get_net(v, encoder, err);
+    if (!n) return err && err->code ? err->code : SDF_ERR_INTERNAL;
+    int64_t oh, ow;
+    if (!encoder) {
+        vw_conv(fn, ctx, &n->quant, h, w, &oh, &ow);
+        vw_conv(fn, ctx, &n->conv_in, h, w, &oh, &ow);
+        vw_res(fn, ctx, &n->mid1, h, w);
+        vw_attn(fn, ctx, &n->attn, h, w);
+        vw_res(fn, ctx, &n->mid2, h, w);
+        for (int l = n->n_levels - 1; l >= 0; l--) {
+            for (int j = 0; j < n->lv[l].n_res; j++) vw_res(fn, ctx, &n->lv[l].res[j], h, w);
+            if (n->lv[l].has_resample) {
+                h *= 2;
+                w *= 2;
+                vw_conv(fn, ctx, &n->lv[l].resample, h, w, &oh, &ow);
+            }
+        }
+        vw_conv(fn, ctx, &n->conv_out, h, w, &oh, &ow);
+    } else {
+        vw_conv(fn, ctx, &n->conv_in, h, w, &oh, &ow);
+        for (int l = 0; l < n->n_levels; l++) {
+            for (int j = 0; j < n->lv[l].n_res; j++) vw_res(fn, ctx, &n->lv[l].res[j], h, w);
+            if (n->lv[l].has_resample) {
+                vw_conv(fn, ctx, &n->lv[l].resample, h, w, &oh, &ow);
+                h = oh;
+                w = ow;
+            }
+        }
+        vw_res(fn, ctx, &n->mid1, h, w);
+        vw_attn(fn, ctx, &n->attn, h, w);
+        vw_res(fn, ctx, &n->mid2, h, w);
+        vw_conv(fn, ctx, &n->conv_out, h, w, &oh, &ow);
+        vw_conv(fn, ctx, &n->quant, h, w, &oh, &ow);
+    }
+    return SDF_OK;
+}
