@@ -17,7 +17,31 @@ typedef struct sdf_checkpoint_opts {
     const char *clip_vocab_dir; /* where vocab.json/merges.txt are; NULL: search defaults */
 } sdf_checkpoint_opts;
 
+/* __metadata__ keys of a self-contained checkpoint's own tokenizer (the demo model). When both are
+ * present the loader copies them into the CLIP weight store as U8 tensors under these same
+ * names (vocab.json text and merges.txt text, no terminating NUL) and leaves clip->vocab_dir
+ * empty; the tokenizer reads them from there. */
+#define SDF_CLIP_META_VOCAB "sdflow.clip_vocab_json"
+#define SDF_CLIP_META_MERGES "sdflow.clip_merges"
+
+/* Loads path: a single-file checkpoint (.safetensors, or torch .ckpt/.pt/.bin through the
+ * non-executing reader in io/ckpt.h) or a diffusers folder (unet/, vae/, text_encoder/,
+ * tokenizer/). Detection follows ComfyUI (spec §4.2, §10.6 items 3-6); metadata "ldm_config" /
+ * "clip_config" override head counts and sizes. CLIP weights are rounded to f16 unless
+ * opts->fp32_text_encoder. clip->vocab_dir: empty when the vocabulary is embedded (above), else
+ * the diffusers tokenizer/ folder, else opts->clip_vocab_dir (the caller resolves --clip-vocab
+ * and models/clip_vocab/). sdf_unet_config.transformer_depth_output is in ComfyUI's order:
+ * entry i belongs to output_blocks.(N-1-i). */
 sdf_status sdf_checkpoint_load(const char *path, const sdf_checkpoint_opts *opts, sdf_model **model,
                                sdf_clip **clip, sdf_vae **vae, sdf_error *err);
+
+/* A standalone VAE file (VAELoader): original names with or without "first_stage_model.", or
+ * diffusers VAE names. NEW reference in *vae. */
+sdf_status sdf_vae_load_file(const char *path, sdf_vae **vae, sdf_error *err);
+/* A standalone text encoder file (CLIPLoader "stable_diffusion"): HF names ("text_model.*",
+ * optionally under "transformer."), a checkpoint's cond_stage_model.*, or OpenCLIP names
+ * ("transformer.resblocks.*"). CLIP-H when it has a 23rd layer, else CLIP-L. */
+sdf_status sdf_clip_load_file(const char *path, const sdf_checkpoint_opts *opts, sdf_clip **clip,
+                              sdf_error *err);
 
 #endif
