@@ -70,9 +70,6 @@ static sdf_status common_ksampler(sdf_node_call *c, int i_model, int i_latent, i
         sdf_error_at_input(err, "scheduler");
         return sdf_fail(err, SDF_ERR_INVALID, "unknown scheduler '%s'", scheduler);
     }
-    if (sdf_sampler_uses_brownian(o->sampler))
-        sdf_call_warn(c, "sampler '%s': Brownian-tree noise is approximated by the seed + 1 "
-                         "generator; results differ from ComfyUI", sampler);
     progress_ctx pc = {c};
     o->pool = sdf_call_pool(c);
     o->step = on_step;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../base/alloc.h"
+#include "brownian.h"
 #include "sampler_names.h"
 
 typedef enum {
@@ -34,6 +35,8 @@ typedef struct run_state {
     bool    rng_ready;
     float  *bufs[10];
     int     n_bufs;
+    sdf_brownian *tree;   /* Brownian-tree noise (SDE samplers) */
+    bool    tree_empty;   /* t0 == t1: every increment is zero */
 } run_state;
 
 static float *scratch(run_state *s, sdf_error *err) {
@@ -68,6 +71,11 @@ static sdf_status callback(run_state *s, int i, int total, const float *x, const
 static sdf_status noise(run_state *s, float sigma, float sigma_next, float *out,
                         sdf_error *err) {
     if (s->r->noise) return s->r->noise(s->r->noise_ctx, sigma, sigma_next, out, err);
+    if (s->tree) return sdf_brownian_noise(s->tree, sigma, sigma_next, out, err);
+    if (s->tree_empty) {
+        memset(out, 0, s->n * sizeof(float));
+        return SDF_OK;
+    }
     if (!s->rng_ready) {
         if (s->r->seed == UINT64_MAX)
             return sdf_fail(err, SDF_ERR_INVALID,
@@ -1058,6 +1066,20 @@ sdf_status sdf_sample(int sampler, const sdf_sampler_run *r, const float *sig, i
                         sdf_sampler_names[sampler]);
     run_state s = {.r = r, .n = r->n};
     sdf_status st;
+    if (sdf_sampler_uses_brownian(sampler) && !r->noise) {
+        /* BrownianTreeNoiseSampler(x, min(sigmas > 0), max(sigmas), seed) */
+        float lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < ns; i++) {
+            if (sig[i] > 0 && sig[i] < lo) lo = sig[i];
+            if (sig[i] > hi) hi = sig[i];
+        }
+        if (lo < hi) {
+            st = sdf_brownian_new(lo, hi, r->seed, r->n, &s.tree, err);
+            if (st != SDF_OK) return st;
+        } else {
+            s.tree_empty = true;
+        }
+    }
     switch (sampler) {
     case S_EULER: case S_DDIM: st = s_euler(&s, sig, ns, x, err); break;
     case S_EULER_ANCESTRAL: st = s_euler_ancestral(&s, sig, ns, x, err); break;
@@ -1104,5 +1126,6 @@ sdf_status sdf_sample(int sampler, const sdf_sampler_run *r, const float *sig, i
                       sdf_sampler_names[sampler]);
     }
     for (int i = 0; i < s.n_bufs; i++) sdf_free(s.bufs[i]);
+    sdf_brownian_free(s.tree);
     return st;
 }

@@ -3,7 +3,8 @@
  * Owns:      sdf_sample(), which runs one sampler (by index into sdf_sampler_names) from x_init
  *            over a sigma schedule; the denoiser and noise-source interfaces it calls; the
  *            default noise source (torch CPU generator seeded with seed + 1, as ComfyUI's
- *            default_noise_sampler on CPU).
+ *            default_noise_sampler on CPU), and for dpmpp_sde / 2m_sde / 3m_sde ComfyUI's
+ *            BrownianTreeNoiseSampler (brownian.h) seeded with the seed itself.
  * Denoiser:  D(x, sigma) returns the guided x0 prediction (CFG and inpaint blending happen
  *            behind it). When `uncond` is non-NULL the denoiser also writes the unconditional
  *            prediction and must evaluate it even at cfg = 1 (CFG++ samplers).
