@@ -14,7 +14,7 @@
 
 #define ID_CAP 64
 
-enum { K_REAL, K_REROUTE, K_PRIMITIVE, K_NOTE };
+enum { K_REAL, K_REROUTE, K_PRIMITIVE, K_NOTE, K_GETNODE };
 enum { MODE_NEVER = 2, MODE_BYPASS = 4 };
 
 typedef struct ui_in {
@@ -148,11 +148,29 @@ static const char *renamed(const char *t) {
     return t;
 }
 
+/* Frontend-only ("virtual") node types: ComfyUI's own, and those of two very common frontend
+ * extensions whose nodes never reach the API prompt (rgthree-comfy, KJNodes' Set/Get). */
+static const char *const pass_through_types[] = {"Reroute", "Reroute (rgthree)", "SetNode"};
+static const char *const dropped_types[] = {
+    "Note", "MarkdownNote", "Label (rgthree)", "Bookmark (rgthree)", "Fast Groups Muter (rgthree)",
+    "Fast Groups Bypasser (rgthree)", "Fast Muter (rgthree)", "Fast Bypasser (rgthree)",
+    "Fast Actions Button (rgthree)", "Mute / Bypass Repeater (rgthree)",
+    "Mute / Bypass Relay (rgthree)", "Random Unmuter (rgthree)", "Node Collector (rgthree)"};
+
 static int kind_of(const char *t) {
-    if (strcmp(t, "Reroute") == 0) return K_REROUTE;
+    for (size_t i = 0; i < SDF_COUNTOF(pass_through_types); i++)
+        if (strcmp(t, pass_through_types[i]) == 0) return K_REROUTE;
     if (strcmp(t, "PrimitiveNode") == 0) return K_PRIMITIVE;
-    if (strcmp(t, "Note") == 0 || strcmp(t, "MarkdownNote") == 0) return K_NOTE;
+    if (strcmp(t, "GetNode") == 0) return K_GETNODE;
+    for (size_t i = 0; i < SDF_COUNTOF(dropped_types); i++)
+        if (strcmp(t, dropped_types[i]) == 0) return K_NOTE;
     return K_REAL;
+}
+
+/* widgets_values[0] as a string (SetNode / GetNode names), or NULL. */
+static const char *first_widget_str(const ui_node *n) {
+    const cJSON *v = cJSON_IsArray(n->wv) ? n->wv->child : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* ---- lookup --------------------------------------------------------------------------------- */
@@ -288,6 +306,17 @@ static res resolve_output(rctx *r, int src, long long out, const char *T) {
     case K_REROUTE: return resolve_input(r, src, 0, T); /* keeps the consumer's type */
     case K_PRIMITIVE: return (res){R_PRIMITIVE, src, 0};
     case K_NOTE: return (res){R_NOTHING, -1, 0};
+    case K_GETNODE: { /* KJNodes: the SetNode of the same name supplies the value */
+        const char *name = first_widget_str(s);
+        for (int i = 0; name && i < r->c->n_nodes; i++) {
+            const ui_node *t = &r->c->nodes[i];
+            const char *tn = strcmp(t->type, "SetNode") == 0 ? first_widget_str(t) : NULL;
+            if (tn && strcmp(tn, name) == 0) return resolve_input(r, i, 0, T);
+        }
+        warnf(r->c, "GetNode %s: no SetNode named \"%s\"; its links are ignored", s->id,
+              name ? name : "");
+        return (res){R_NOTHING, -1, 0};
+    }
     default: return (res){R_NODE, src, out};
     }
 }
