@@ -254,6 +254,28 @@ static void test_names(void) {
         CHECK_STR(sdf_a1111_scheduler_name(t[i][0]), t[i][1]);
 }
 
+/* Every allocation failure gives NULL, never a crash or a partial text. */
+static void test_out_of_memory(void) {
+    cJSON *p = exact_prompt(k_graph);
+    REQUIRE(p);
+    int nulls = 0, ok_at = -1;
+    for (long k = 0; k < 200; k++) {
+        sdf_alloc_fail_after(k);
+        char *got = sdf_a1111_parameters(p, "11", 1, 1, NULL, NULL);
+        sdf_alloc_fail_after(-1);
+        if (got) {
+            CHECK(strstr(got, "Seed: 18446744073709551615") != NULL);
+            sdf_free(got);
+            ok_at = (int)k;
+            break;
+        }
+        nulls++;
+    }
+    CHECK(nulls >= 3);
+    CHECK(ok_at > 0);
+    cJSON_Delete(p);
+}
+
 int main(void) {
     RUN(test_lora);
     RUN(test_img2img_denoise_and_image_size);
@@ -266,5 +288,6 @@ int main(void) {
     RUN(test_hand_built);
     RUN(test_empty_positive_and_plain_doubles);
     RUN(test_names);
+    RUN(test_out_of_memory);
     return test_summary();
 }

@@ -778,7 +778,12 @@ static sdf_status convert(ctx *c, const cJSON *root, char **out) {
         if ((st = widgets_to_inputs(c, n, &kvs[i])) != SDF_OK) break;
         for (int s = 0; s < n->n_in; s++) {
             if (!n->in[s].has_link) continue;
-            const char *name = n->in[s].widget ? n->in[s].widget : n->in[s].name;
+            /* the prompt key is the slot name (as both frontends write it); a PrimitiveNode
+             * pushes into the widget named by slot.widget */
+            const char *name = n->in[s].name[0] ? n->in[s].name
+                               : n->in[s].widget ? n->in[s].widget
+                                                 : n->in[s].name;
+            const char *wname = n->in[s].widget ? n->in[s].widget : name;
             rctx r = {c, tab, 2 * nn + 4};
             res rs = resolve_input(&r, i, s, NULL);
             if (rs.kind == R_ERROR) {
@@ -793,13 +798,13 @@ static sdf_status convert(ctx *c, const cJSON *root, char **out) {
                 const ui_link *l = find_link(c, n->in[s].link);
                 int direct = l ? find_node(c, tab, l->origin) : -1;
                 const ui_node *p = &c->nodes[rs.node];
-                int w = kv_find(&kvs[i], name);
+                int w = kv_find(&kvs[i], wname);
                 if (direct == rs.node && w >= 0 && cJSON_IsArray(p->wv) && p->wv->child) {
                     cJSON *v = widget_value(c, p->wv->child);
-                    if (!v || !kv_set(&kvs[i], name, v, NULL, 0)) st = nomem(c);
+                    if (!v || !kv_set(&kvs[i], wname, v, NULL, 0)) st = nomem(c);
                 } else if (w < 0) {
                     warnf(c, "node %s (%s) input '%s': fed by PrimitiveNode %s but the node has "
-                          "no such widget; left out", n->id, n->type, name, p->id);
+                          "no such widget; left out", n->id, n->type, wname, p->id);
                 }
             }
         }
