@@ -4,6 +4,7 @@
 #include <dirent.h>
 
 #include "../core/io/json_exact.h"
+#include "../core/io/workflow.h"
 #include "../core/io/workflow_ui.h"
 #include "testing.h"
 #include "ui_compare.h"
@@ -176,6 +177,31 @@ static void test_big_seeds_exact(void) {
     sdf_free(api);
 }
 
+/* The engine reads the converted text back with the exact integers intact. */
+static void test_engine_reads_seeds(void) {
+    sdf_status st;
+    sdf_error err;
+    char *api = convert_case("big_seeds", &st, &err, NULL);
+    REQUIRE(st == SDF_OK && api);
+    cJSON *root = NULL;
+    REQUIRE(sdf_json_parse(api, strlen(api), "converted", &root, &err) == SDF_OK);
+    int64_t i = 0;
+    bool u64 = false;
+    const cJSON *ks = cJSON_GetObjectItemCaseSensitive(root, "61");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ks, "inputs"), "seed");
+    CHECK(sdf_json_number_int(seed, &i, &u64) == SDF_JNUM_INT && u64 && (uint64_t)i == UINT64_MAX);
+    const cJSON *adv = cJSON_GetObjectItemCaseSensitive(root, "60");
+    seed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(adv, "inputs"),
+                                            "noise_seed");
+    CHECK(sdf_json_number_int(seed, &i, &u64) == SDF_JNUM_INT && !u64 && i == 9007199254740993);
+    const cJSON *den = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ks, "inputs"), "denoise");
+    CHECK(sdf_json_number_int(den, &i, &u64) == SDF_JNUM_FLOAT);
+    cJSON_Delete(root);
+    sdf_free(api);
+}
+
 static void test_primitive_big_seed(void) {
     sdf_status st;
     sdf_error err;
@@ -343,6 +369,7 @@ int main(void) {
     RUN(test_muted_example);
     RUN(test_hand_written_cases);
     RUN(test_big_seeds_exact);
+    RUN(test_engine_reads_seeds);
     RUN(test_primitive_big_seed);
     RUN(test_warnings);
     RUN(test_unknown_class);
