@@ -1,5 +1,6 @@
 /* test_clip.c: the text encoder against the golden CLIP outputs (fp32 and fp16 checkpoints),
  * clip skip, ComfyUI weighting, long prompts and embeddings in prompts. */
+#include <pthread.h>
 #include <unistd.h>
 
 #include "core/base/alloc.h"
@@ -68,6 +69,12 @@ static void test_forward_fp16_checkpoint(void) {
     NEED_REFERENCE();
     REQUIRE(clip16());
     check_forward(clip16(), "golden/fp16ckpt_outputs.safetensors", "clip.");
+    /* ComfyUI's default (no --fp32-text-enc) rounds the f32 file's CLIP weights to f16: the same
+     * weights as the fp16 file, so the same outputs */
+    sdf_clip *rounded = fx_load_clip_opt("tiny-sd1.safetensors", false);
+    REQUIRE(rounded);
+    check_forward(rounded, "golden/fp16ckpt_outputs.safetensors", "clip.");
+    sdf_clip_release(rounded);
 }
 
 /* encode_text of prompt; returns cond (NEW) and pooled (NEW) */
@@ -344,6 +351,98 @@ static void test_missing_vocab_and_weights(void) {
     sdf_clip_release(c);
 }
 
+typedef struct enc_job {
+    sdf_clip   *clip;
+    const char *text;
+    sdf_tensor *cond;
+} enc_job;
+
+static void *enc_thread(void *p) {
+    enc_job *j = p;
+    sdf_error err = {0};
+    sdf_tensor *pooled = NULL;
+    if (sdf_clip_encode_text(j->clip, j->text, NULL, &j->cond, &pooled, &err) != SDF_OK)
+        j->cond = NULL;
+    sdf_tensor_release(pooled);
+    return NULL;
+}
+
+static void test_concurrent_encodes(void) {
+    NEED_REFERENCE();
+    /* a fresh clip: the tokenizer and the prepared layers are built lazily by whichever thread
+     * comes first; both results must equal the golden encode */
+    sdf_clip *c = fx_load_clip("tiny-sd1.safetensors");
+    REQUIRE(c);
+    enc_job j[3] = {{c, "a photo of a cat", NULL}, {c, "a photo of a cat", NULL},
+                    {c, "(a photo:1.3) of a cat", NULL}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, enc_thread, &j[i]);
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    sdf_tensor *last = fx_golden("golden/clip.safetensors", "last_hidden_state");
+    REQUIRE(last && j[0].cond && j[1].cond && j[2].cond);
+    test_compare("thread 0", sdf_tensor_f32p(j[0].cond), sdf_tensor_f32p(last), P * D, ABS_TOL, REL_TOL);
+    test_compare("thread 1", sdf_tensor_f32p(j[1].cond), sdf_tensor_f32p(last), P * D, ABS_TOL, REL_TOL);
+    for (int i = 0; i < 3; i++) sdf_tensor_release(j[i].cond);
+    sdf_tensor_release(last);
+    sdf_clip_release(c);
+}
+
+static char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(*n);
+    if (b && fread(b, 1, *n, f) != *n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+static void test_embedded_vocab(void) {
+    NEED_REFERENCE();
+    /* the demo model's vocabulary travels in the CLIP store as U8 tensors (checkpoint.h) */
+    char p[4200];
+    size_t nv = 0, nm = 0;
+    snprintf(p, sizeof p, "%s/vocab.json", test_ref_path("clip-vocab"));
+    char *v = read_all(p, &nv);
+    snprintf(p, sizeof p, "%s/merges.txt", test_ref_path("clip-vocab"));
+    char *m = read_all(p, &nm);
+    REQUIRE(v && m);
+    sdf_error err = {0};
+    sdf_wstore *w = sdf_wstore_new(&err);
+    int64_t sv = (int64_t)nv, sm = (int64_t)nm;
+    sdf_tensor *tv = sdf_tensor_new(SDF_DTYPE_U8, 1, &sv, &err);
+    sdf_tensor *tm = sdf_tensor_new(SDF_DTYPE_U8, 1, &sm, &err);
+    REQUIRE(w && tv && tm);
+    memcpy(tv->data, v, nv);
+    memcpy(tm->data, m, nm);
+    free(v);
+    free(m);
+    CHECK(sdf_wstore_put(w, SDF_CLIP_META_VOCAB, tv, &err) == SDF_OK);
+    CHECK(sdf_wstore_put(w, SDF_CLIP_META_MERGES, tm, &err) == SDF_OK);
+    sdf_tensor_release(tv);
+    sdf_tensor_release(tm);
+    sdf_clip *c = sdf_clip_new(w, &err);
+    REQUIRE(c);
+    sdf_tokenizer *tok = NULL;
+    REQUIRE(sdf_clip_tokenizer(c, NULL, &tok, &err) == SDF_OK);
+    int32_t *ids;
+    size_t n;
+    REQUIRE(sdf_tokenizer_encode(tok, "a photo of a cat", 16, &ids, &n, &err) == SDF_OK);
+    CHECK(n == 5 && ids[0] == 320 && ids[1] == 1125 && ids[2] == 539 && ids[4] == 2368);
+    sdf_free(ids);
+    sdf_clip *c2 = sdf_clip_clone(c, &err);
+    REQUIRE(c2);
+    sdf_tokenizer *tok2 = NULL;
+    CHECK(sdf_clip_tokenizer(c2, NULL, &tok2, &err) == SDF_OK && tok2 == tok);
+    sdf_clip_release(c);
+    sdf_clip_release(c2);
+}
+
 int main(void) {
     RUN(test_forward_fp32);
     RUN(test_forward_fp16_checkpoint);
@@ -352,6 +451,8 @@ int main(void) {
     RUN(test_long_prompt);
     RUN(test_embeddings);
     RUN(test_missing_vocab_and_weights);
+    RUN(test_embedded_vocab);
+    RUN(test_concurrent_encodes);
     sdf_clip_release(g_clip);
     sdf_clip_release(g_clip16);
     return test_summary();

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "../base/alloc.h"
+#include "checkpoint.h"
 #include "embedding.h"
 
 /* ---- configurations ---- */
@@ -32,7 +33,7 @@ static void tokenizer_free_cb(void *t) { sdf_tokenizer_free(t); }
 
 static void install_tokenizer_locked(sdf_clip *clip, sdf_tokenizer *t) {
     atomic_int *refs = sdf_malloc(sizeof *refs);
-    if (!refs) { /* keep it unshared: freed with this clip only through impl? no: just drop */
+    if (!refs) { /* the caller sees clip->tokenizer still NULL and reports out-of-memory */
         sdf_tokenizer_free(t);
         return;
     }
@@ -66,6 +67,26 @@ sdf_status sdf_clip_tokenizer(sdf_clip *clip, const sdf_paths *paths, sdf_tokeni
         *out = clip->tokenizer;
         pthread_mutex_unlock(&clip->impl_mu);
         return SDF_OK;
+    }
+    /* a self-contained checkpoint's own vocabulary (checkpoint.h: U8 tensors in the store) */
+    if (sdf_wstore_has(clip->weights, SDF_CLIP_META_VOCAB) &&
+        sdf_wstore_has(clip->weights, SDF_CLIP_META_MERGES)) {
+        sdf_tensor *v = sdf_wstore_get(clip->weights, SDF_CLIP_META_VOCAB, err);
+        sdf_tensor *m = v ? sdf_wstore_get(clip->weights, SDF_CLIP_META_MERGES, err) : NULL;
+        sdf_status  st = v && m ? SDF_OK : (err && err->code ? err->code : SDF_ERR_NOT_FOUND);
+        sdf_tokenizer *t = NULL;
+        if (st == SDF_OK)
+            st = sdf_tokenizer_load_strings(v->data, v->nbytes, m->data, m->nbytes,
+                                            "the checkpoint's embedded CLIP vocabulary", &t, err);
+        sdf_tensor_release(v);
+        sdf_tensor_release(m);
+        if (st == SDF_OK) {
+            install_tokenizer_locked(clip, t);
+            if (!clip->tokenizer) st = sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
+        }
+        *out = clip->tokenizer;
+        pthread_mutex_unlock(&clip->impl_mu);
+        return st;
     }
     const char *cands[SDF_MAX_MODEL_DIRS + 2];
     char        buf[SDF_MAX_MODEL_DIRS][1100];
@@ -114,7 +135,10 @@ typedef struct clip_layer {
 typedef struct clip_impl {
     int          n_layers;
     clip_layer  *layers;
-    const float *tok_emb, *pos_emb, *lnf_w, *lnf_b, *proj;
+    /* token embeddings stay in their stored dtype (a view of the file): only the rows a prompt
+     * uses are converted, saving vocab x width f32 (150 MB for CLIP-L) */
+    const sdf_tensor *tok_emb;
+    const float      *pos_emb, *lnf_w, *lnf_b, *proj;
     sdf_tensor **held; /* references keeping the f32 data alive */
     int          n_held;
 } clip_impl;
@@ -149,6 +173,32 @@ static const float *want(clip_impl *im, sdf_wstore *w, const char *name, int64_t
     return sdf_tensor_f32p(t);
 }
 
+/* The weight in its stored dtype (float types only), shape [d0, d1]. */
+static const sdf_tensor *want_stored(clip_impl *im, sdf_wstore *w, const char *name, int64_t d0,
+                                     int64_t d1, sdf_error *err) {
+    sdf_tensor *t = sdf_wstore_get(w, name, err);
+    if (!t) return NULL;
+    im->held[im->n_held++] = t;
+    bool fl = t->dtype == SDF_DTYPE_F32 || t->dtype == SDF_DTYPE_F16 || t->dtype == SDF_DTYPE_BF16 ||
+              t->dtype == SDF_DTYPE_F64 || t->dtype == SDF_DTYPE_F8_E4M3 ||
+              t->dtype == SDF_DTYPE_F8_E5M2;
+    if (!fl || t->ndim != 2 || t->shape[0] != d0 || t->shape[1] != d1) {
+        char got[96];
+        sdf_tensor_shape_str(t, got, sizeof got);
+        sdf_fail(err, SDF_ERR_SHAPE, "CLIP weight %s is %s %s, expected a float [%lld, %lld]", name,
+                 sdf_dtype_name(t->dtype), got, (long long)d0, (long long)d1);
+        return NULL;
+    }
+    return t;
+}
+
+/* row `id` of the token embedding as f32 */
+static void tok_row(const clip_impl *im, int32_t id, int D, float *dst) {
+    const sdf_tensor *t = im->tok_emb;
+    size_t es = sdf_dtype_size(t->dtype);
+    sdf_convert_to_f32(t->dtype, (const char *)t->data + (size_t)id * D * es, dst, (size_t)D);
+}
+
 static sdf_status prepare(sdf_clip *clip, clip_impl **out, sdf_error *err) {
     pthread_mutex_lock(&clip->impl_mu);
     if (clip->impl) {
@@ -179,7 +229,7 @@ static sdf_status prepare(sdf_clip *clip, clip_impl **out, sdf_error *err) {
     im->n_layers = c->layers;
     const int64_t D = c->width, M = c->mlp;
     sdf_wstore *w = clip->weights;
-    bool ok = (im->tok_emb = want(im, w, "text_model.embeddings.token_embedding.weight", c->vocab, D, err)) &&
+    bool ok = (im->tok_emb = want_stored(im, w, "text_model.embeddings.token_embedding.weight", c->vocab, D, err)) &&
               (im->pos_emb = want(im, w, "text_model.embeddings.position_embedding.weight", c->positions, D, err)) &&
               (im->lnf_w = want(im, w, "text_model.final_layer_norm.weight", D, -1, err)) &&
               (im->lnf_b = want(im, w, "text_model.final_layer_norm.bias", D, -1, err));
@@ -343,8 +393,10 @@ sdf_status sdf_clip_forward_ids(sdf_clip *clip, const int32_t *ids, int n_seq, i
             return sdf_fail(err, SDF_ERR_INVALID, "CLIP: token id %d outside the vocabulary (%d)",
                             id, c->vocab);
         }
-        const float *te = im->tok_emb + (size_t)id * D, *pe = im->pos_emb + (size_t)(i % P) * D;
-        for (int j = 0; j < D; j++) x[(size_t)i * D + j] = te[j] + pe[j];
+        const float *pe = im->pos_emb + (size_t)(i % P) * D;
+        float       *xr = x + (size_t)i * D;
+        tok_row(im, id, D, xr);
+        for (int j = 0; j < D; j++) xr[j] = xr[j] + pe[j];
     }
     st = run_transformer(c, im, x, n_seq, layer, out_hidden, last, err);
     if (st == SDF_OK && out_pooled) {
@@ -403,7 +455,7 @@ sdf_status sdf_clip_encode_tokens(sdf_clip *clip, const sdf_prompt_tokens *tok,
                                   id);
                     break;
                 }
-                memcpy(xs + (size_t)pos * D, im->tok_emb + (size_t)id * D, (size_t)D * sizeof *xs);
+                tok_row(im, id, D, xs + (size_t)pos * D);
                 pos++;
                 if (!eos) ones++;
                 if (!eos && id == c->end_token) eos = true;
@@ -429,8 +481,7 @@ sdf_status sdf_clip_encode_tokens(sdf_clip *clip, const sdf_prompt_tokens *tok,
             }
         }
         for (int j = 0; j < pad_extra; j++, pos++)
-            memcpy(xs + (size_t)pos * D, im->tok_emb + (size_t)c->pad_token * D,
-                   (size_t)D * sizeof *xs);
+            tok_row(im, c->pad_token, D, xs + (size_t)pos * D);
         for (int j = 0; j < P; j++)
             for (int i = 0; i < D; i++) xs[(size_t)j * D + i] += im->pos_emb[(size_t)j * D + i];
         num_tokens[s] = ones;

@@ -24,7 +24,8 @@
 void sdf_clip_config_sd1(sdf_clip_config *c);
 void sdf_clip_config_sd2(sdf_clip_config *c);
 
-/* The clip's tokenizer, loading it on first use from (in order) clip->vocab_dir,
+/* The clip's tokenizer, loading it on first use from (in order) the vocabulary embedded in the
+ * weight store (checkpoint.h SDF_CLIP_META_VOCAB / _MERGES), clip->vocab_dir,
  * paths->clip_vocab_dir, then <models dir>/clip_vocab/ for each models dir. A miss names every
  * place looked. Borrowed: valid while the clip lives. paths may be NULL. */
 sdf_status sdf_clip_tokenizer(sdf_clip *clip, const sdf_paths *paths, sdf_tokenizer **out,

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 
 #include "../base/alloc.h"
+#include "../io/ckpt.h"
 #include "../io/safetensors.h"
+#include "wstore.h"
 
 static bool ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
@@ -82,35 +84,60 @@ static sdf_tensor *bundled(sdf_st_file *f, const char *prefix, const char *suffi
     return out;
 }
 
+/* Chooses the embedding tensor among a torch file's tensors (as ComfyUI's load_embed): A1111's
+ * string_to_param (however the reader names the nested key), the family key, bundled
+ * embeddings, else the first tensor. NEW f32 tensor or NULL. */
+static sdf_tensor *pick_from_store(sdf_wstore *w, const char *key, sdf_error *err) {
+    size_t n = sdf_wstore_count(w);
+    sdf_wstore_info in;
+    for (size_t i = 0; i < n; i++)
+        if (sdf_wstore_info_at(w, i, &in) &&
+            (strstr(in.name, "string_to_param") != NULL || strcmp(in.name, "*") == 0))
+            return sdf_wstore_get_f32(w, in.name, err);
+    if (key && sdf_wstore_has(w, key)) return sdf_wstore_get_f32(w, key, err);
+    if (n > 0 && sdf_wstore_info_at(w, 0, &in)) return sdf_wstore_get_f32(w, in.name, err);
+    return NULL;
+}
+
 sdf_status sdf_embedding_read_file(const char *path, const char *key, sdf_tensor **out,
                                    sdf_error *err) {
     *out = NULL;
-    if (!ends_with(path, ".safetensors") && !ends_with(path, ".SAFETENSORS")) {
-        /* .pt / .bin need the non-executing torch reader (core/io/ckpt.h, models helper) */
-        return sdf_fail(err, SDF_ERR_UNSUPPORTED,
-                        "%s: .pt/.bin embeddings are not readable yet (convert it to .safetensors)",
-                        path);
-    }
-    sdf_st_file *f = NULL;
-    sdf_status   st = sdf_st_open(path, &f, err);
-    if (st != SDF_OK) return st;
     sdf_tensor *t = NULL;
-    if (sdf_st_count(f) == 0) {
-        sdf_st_close(f);
-        return sdf_fail(err, SDF_ERR_PARSE, "%s: no tensors in the embedding file", path);
-    }
-    if (key && sdf_st_find(f, key)) t = sdf_st_tensor_f32(f, key, err);
-    else {
-        char suf[64];
-        t = bundled(f, "bundle_emb.", ".string_to_param.*", err);
-        if (!t) {
-            snprintf(suf, sizeof suf, ".%s", key ? key : "");
-            t = bundled(f, "bundle_emb.", suf, err);
+    if (!ends_with(path, ".safetensors") && !ends_with(path, ".SAFETENSORS")) {
+        /* .pt / .bin: the non-executing torch reader */
+        sdf_wstore *w = sdf_wstore_new(err);
+        if (!w) return SDF_ERR_NOMEM;
+        sdf_status st = sdf_ckpt_load_into(path, w, "", err);
+        if (st == SDF_OK) {
+            t = pick_from_store(w, key, err);
+            if (!t && !(err && err->code))
+                st = sdf_fail(err, SDF_ERR_PARSE, "%s: no tensors in the embedding file", path);
+            else if (!t)
+                st = err->code;
         }
-        if (!t) t = sdf_st_tensor_f32(f, sdf_st_entry_at(f, 0)->name, err);
+        sdf_wstore_release(w);
+        if (st != SDF_OK) return st;
+    } else {
+        sdf_st_file *f = NULL;
+        sdf_status   st = sdf_st_open(path, &f, err);
+        if (st != SDF_OK) return st;
+        if (sdf_st_count(f) == 0) {
+            sdf_st_close(f);
+            return sdf_fail(err, SDF_ERR_PARSE, "%s: no tensors in the embedding file", path);
+        }
+        if (key && sdf_st_find(f, key)) t = sdf_st_tensor_f32(f, key, err);
+        else {
+            char suf[64];
+            t = bundled(f, "bundle_emb.", ".string_to_param.*", err);
+            if (!t) {
+                snprintf(suf, sizeof suf, ".%s", key ? key : "");
+                t = bundled(f, "bundle_emb.", suf, err);
+            }
+            if (!t) t = sdf_st_tensor_f32(f, sdf_st_entry_at(f, 0)->name, err);
+        }
+        sdf_st_close(f);
+        if (!t) return err && err->code ? err->code : SDF_ERR_PARSE;
     }
-    sdf_st_close(f);
-    if (!t) return err && err->code ? err->code : SDF_ERR_PARSE;
     if (t->ndim == 0 || sdf_tensor_numel(t) == 0) {
         sdf_tensor_release(t);
         return sdf_fail(err, SDF_ERR_SHAPE, "%s: the embedding tensor is empty", path);
