@@ -661,6 +661,37 @@ static void test_load_and_save_image(void) {
     g_host.workflow_text = NULL;
     cJSON_Delete(prompt);
 
+    /* with a sampler upstream, the A1111 "parameters" chunk follows prompt and workflow */
+    const char *api =
+        "{\"3\": {\"class_type\": \"KSampler\", \"inputs\": {\"seed\": 42, \"steps\": 20, "
+        "\"cfg\": 7.5, \"sampler_name\": \"euler\", \"scheduler\": \"karras\", \"denoise\": 1.0, "
+        "\"model\": [\"4\", 0], \"positive\": [\"6\", 0], \"negative\": [\"7\", 0], "
+        "\"latent_image\": [\"5\", 0]}}, "
+        "\"4\": {\"class_type\": \"CheckpointLoaderSimple\", \"inputs\": {\"ckpt_name\": \"m.safetensors\"}}, "
+        "\"5\": {\"class_type\": \"EmptyLatentImage\", \"inputs\": {\"width\": 512, \"height\": 512, \"batch_size\": 1}}, "
+        "\"6\": {\"class_type\": \"CLIPTextEncode\", \"inputs\": {\"text\": \"a cat\", \"clip\": [\"4\", 1]}}, "
+        "\"7\": {\"class_type\": \"CLIPTextEncode\", \"inputs\": {\"text\": \"ugly\", \"clip\": [\"4\", 1]}}, "
+        "\"8\": {\"class_type\": \"VAEDecode\", \"inputs\": {\"samples\": [\"3\", 0], \"vae\": [\"4\", 2]}}, "
+        "\"9\": {\"class_type\": \"SaveImage\", \"inputs\": {\"images\": [\"8\", 0], \"filename_prefix\": \"a1\"}}}";
+    prompt = cJSON_Parse(api);
+    REQUIRE(prompt);
+    g_host.prompt = prompt;
+    call_init(&k, "SaveImage");
+    arg_t(&k, "images", SDF_VT_IMAGE, filled(4, (int64_t[]){1, 2, 2, 3}, 0.5f));
+    arg(&k, "filename_prefix", sdf_value_string("a1"));
+    REQUIRE(run(&k, &e) == SDF_OK);
+    call_done(&k);
+    g_host.prompt = NULL;
+    cJSON_Delete(prompt);
+    snprintf(path, sizeof path, "%s/a1_00001_.png", g_out);
+    REQUIRE(sdf_png_read(path, NULL, &p, &e) == SDF_OK);
+    REQUIRE(p.n_texts == 2);
+    CHECK_STR(p.texts[1].key, "parameters");
+    const char *want = "a cat\nNegative prompt: ugly\nSteps: 20, Sampler: Euler, Schedule type: Karras, "
+                       "CFG scale: 7.5, Seed: 42, Size: 512x512";
+    CHECKF(strncmp(p.texts[1].value, want, strlen(want)) == 0, "%s", p.texts[1].value);
+    sdf_png_pixels_free(&p);
+
     /* leaving the output folder is refused */
     call_init(&k, "SaveImage");
     arg_t(&k, "images", SDF_VT_IMAGE, filled(4, (int64_t[]){1, 1, 1, 3}, 0.0f));
