@@ -451,6 +451,14 @@ static void test_mask_nodes(void) {
     o = sdf_tensor_f32p(out_t(&k, 0));
     CHECK(o[2 * 4 + 2] == 1 && o[3] == 0 && o[12] == 0);
     call_done(&k);
+    /* the largest expand saturates quickly (stops once nothing changes): all ones */
+    call_init(&k, "GrowMask");
+    arg_t(&k, "mask", SDF_VT_MASK, tensor(3, (int64_t[]){1, 4, 4}, one));
+    arg(&k, "expand", sdf_value_int(16384));
+    REQUIRE(run(&k, &e) == SDF_OK);
+    o = sdf_tensor_f32p(out_t(&k, 0));
+    CHECK(o[15] == 1 && o[3] == 1 && o[12] == 1);
+    call_done(&k);
     /* erosion: a 3x3 block of ones in 5x5 keeps only its centre with the cross */
     float blk[25] = {0};
     for (int r = 1; r <= 3; r++) for (int cc = 1; cc <= 3; cc++) blk[r * 5 + cc] = 1;
