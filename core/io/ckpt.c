@@ -658,10 +658,11 @@ static sdf_status add_tensor(image *im, const pv *t, storage_src src, const char
         expect *= t->size[d];
     }
     sdf_tensor *out;
-    if (contiguous && numel) {
+    const unsigned char *first = src.data + (size_t)t->offset * es;
+    if (contiguous && numel && ((uintptr_t)first % es) == 0) { /* zero-copy view (aligned) */
         atomic_fetch_add(&im->refs, 1);
         out = sdf_tensor_wrap(t->storage->dt, t->ndim, t->size,
-                              (void *)(src.data + (size_t)t->offset * es), im, image_release, err);
+                              (void *)first, im, image_release, err);
         if (!out) { image_release(im); return err->code; }
     } else {
         out = sdf_tensor_new(t->storage->dt, t->ndim, t->size, err);
