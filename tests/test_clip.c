@@ -351,6 +351,52 @@ static void test_missing_vocab_and_weights(void) {
     sdf_clip_release(c);
 }
 
+/* SD2 text-encoder path (GELU, pad 0, penultimate default, projected pooled) on the tiny weights
+ * with a made-up text_projection. Expected values: an independent float64 torch forward of the
+ * same weights (checked to reproduce golden/clip.safetensors when run with quick-GELU). */
+static void test_sd2_path(void) {
+    NEED_REFERENCE();
+    REQUIRE(clip32());
+    sdf_error err = {0};
+    sdf_clip *c = sdf_clip_clone(clip32(), &err);
+    REQUIRE(c);
+    c->arch = SDF_ARCH_SD2;
+    c->cfg.quick_gelu = false;
+    c->cfg.pad_token = 0;
+    c->cfg.default_layer_idx = -2;
+    c->cfg.has_projection = true;
+    sdf_tensor *proj = sdf_tensor_f32(&err, 2, (int64_t)D, (int64_t)D);
+    for (int i = 0; i < D; i++)
+        for (int j = 0; j < D; j++)
+            sdf_tensor_f32p(proj)[i * D + j] = (float)(0.1 * sin(0.37 * i + 0.11 * j));
+    REQUIRE(sdf_wstore_put(c->weights, "text_projection.weight", proj, &err) == SDF_OK);
+    sdf_tensor_release(proj);
+    CHECK(sdf_clip_effective_layer(c) == -2);
+    sdf_tensor *pooled = NULL;
+    sdf_tensor *cond = encode(c, "a (photo:1.5) of a cat", &pooled, NULL);
+    REQUIRE(cond && pooled);
+    const float *z = sdf_tensor_f32p(cond), *p = sdf_tensor_f32p(pooled);
+    double sum = 0, sq = 0;
+    for (int i = 0; i < P * D; i++) sum += z[i], sq += (double)z[i] * z[i];
+    CHECK_NEAR(sum, -205.582392, 2e-3);
+    CHECK_NEAR(sq, 5671.87175, 2e-2);
+    static const int at[6] = {0, 100, 2 * 64 + 5, 2 * 64 + 63, 6 * 64 + 1, 76 * 64 + 63};
+    static const double zw[6] = {0.6315323, -0.01894628, 1.923496, 4.499926, 2.116628, -0.5752363};
+    for (int i = 0; i < 6; i++) CHECK_NEAR(z[at[i]], zw[i], ABS_TOL);
+    static const double pw[8] = {-0.781532,  -0.9187139, -0.9315522, -0.8183093,
+                                 -0.594312,  -0.2898774, 0.05379075, 0.3901786};
+    for (int i = 0; i < 8; i++) CHECK_NEAR(p[i], pw[i], ABS_TOL);
+    double ps = 0;
+    for (int i = 0; i < D; i++) ps += p[i];
+    CHECK_NEAR(ps, 0.228911712, 1e-4);
+    sdf_tensor_release(cond);
+    sdf_tensor_release(pooled);
+    /* CLIPSetLastLayer(-1) switches SD2 to the last layer */
+    c->layer_idx = -1;
+    CHECK(sdf_clip_effective_layer(c) == -1);
+    sdf_clip_release(c);
+}
+
 typedef struct enc_job {
     sdf_clip   *clip;
     const char *text;
@@ -453,6 +499,7 @@ int main(void) {
     RUN(test_missing_vocab_and_weights);
     RUN(test_embedded_vocab);
     RUN(test_concurrent_encodes);
+    RUN(test_sd2_path);
     sdf_clip_release(g_clip);
     sdf_clip_release(g_clip16);
     return test_summary();

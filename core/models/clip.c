@@ -38,9 +38,11 @@ static void install_tokenizer_locked(sdf_clip *clip, sdf_tokenizer *t) {
         return;
     }
     atomic_init(refs, 1);
-    clip->tokenizer = t;
-    clip->tokenizer_free = tokenizer_free_cb;
+    /* sdf_clip_clone reads these without the lock: publish the pointer it tests last */
     clip->tokenizer_refs = refs;
+    clip->tokenizer_free = tokenizer_free_cb;
+    atomic_thread_fence(memory_order_release);
+    clip->tokenizer = t;
 }
 
 void sdf_clip_set_tokenizer(sdf_clip *clip, sdf_tokenizer *t) {
