@@ -309,7 +309,7 @@ static void test_sd15_inpaint(void) {
     sdf_model_release(m);
 }
 
-static float spread_vals[1280];
+static float spread_vals[320];
 
 static void test_sd21(void) {
     NEED_REFERENCE();
@@ -318,9 +318,9 @@ static void test_sd21(void) {
     sdf_clip *c = NULL;
     sdf_vae *v = NULL;
     /* spread 0.05 (< 0.09): eps */
-    for (int i = 0; i < 1280; i++) spread_vals[i] = (i % 2 ? 0.05f : -0.05f) + 0.3f;
+    for (int i = 0; i < 320; i++) spread_vals[i] = (i % 2 ? 0.05f : -0.05f) + 0.3f;
     patch p = {"model.diffusion_model.output_blocks.11.1.transformer_blocks.0.norm1.bias",
-               spread_vals, 1280};
+               spread_vals, 320};
     REQUIRE(load_sparse("sd21-keys.tsv", "F16", &p, 1, NULL, &m, &c, &v, &err) == SDF_OK);
     CHECK(m->arch == SDF_ARCH_SD2 && m->prediction == SDF_PRED_EPS);
     check_sd_unet(&m->unet, 1024, true);
@@ -350,7 +350,7 @@ static void test_sd21(void) {
     sdf_vae_release(v);
 
     /* spread 0.12 (> 0.09): v-prediction */
-    for (int i = 0; i < 1280; i++) spread_vals[i] = (i % 2 ? 0.12f : -0.12f) + 0.3f;
+    for (int i = 0; i < 320; i++) spread_vals[i] = (i % 2 ? 0.12f : -0.12f) + 0.3f;
     REQUIRE(load_sparse("sd21-keys.tsv", "F16", &p, 1, NULL, &m, NULL, NULL, &err) == SDF_OK);
     CHECK(m->arch == SDF_ARCH_SD2 && m->prediction == SDF_PRED_V);
     sdf_model_release(m);
