@@ -46,8 +46,8 @@ sdf_status sdf_clip_forward_ids(sdf_clip *clip, const int32_t *ids, int n_seq, i
                                 float *out_hidden, float *out_pooled, sdf_error *err);
 
 typedef struct sdf_clip_encode_opts {
-    const sdf_paths   *paths;    /* vocabulary search and models/embeddings; may be NULL */
-    sdf_prompt_warn_fn warn;     /* may be NULL */
+    const sdf_paths   *paths; /* vocabulary search and models/embeddings; may be NULL */
+    sdf_prompt_warn_fn warn;  /* may be NULL */
     void              *warn_ctx;
 } sdf_clip_encode_opts;
 
