@@ -1,7 +1,10 @@
 /* bench_clip.c: times the text encoder on a full-size random-weight CLIP (no files needed).
  *
- *   OPENBLAS_NUM_THREADS=2 build/example_bench_clip [sd1|sd2] [repeats]
+ *   build/example_bench_clip [sd1|sd2] [repeats] [threads]
  *
+ * With threads > 0: OpenBLAS at 1 thread and the GEMMs split on an sdflow pool of that many
+ * threads (sdf_blas_setup, what the runtime does); with 0: no pool, OpenBLAS's own threads
+ * (set OPENBLAS_NUM_THREADS).
  * Builds CLIP ViT-L/14 (sd1) or OpenCLIP ViT-H/14 (sd2) with fan-in-scaled random weights stored
  * as f16 (as ComfyUI keeps text encoders), then reports the first encode (includes the one-time
  * f16 -> f32 conversion of the weights) and the steady-state time of one 77-token window, and of
@@ -15,6 +18,7 @@
 
 #include <cblas.h>
 
+#include "core/kernels/kernels.h"
 #include "core/models/clip.h"
 #include "core/tensor/dtype.h"
 
@@ -49,8 +53,16 @@ static int put(sdf_wstore *w, const char *name, int64_t d0, int64_t d1, float sc
 }
 
 int main(int argc, char **argv) {
-    bool            sd2 = argc > 1 && strcmp(argv[1], "sd2") == 0;
-    int             reps = argc > 2 ? atoi(argv[2]) : 5;
+    bool      sd2 = argc > 1 && strcmp(argv[1], "sd2") == 0;
+    int       reps = argc > 2 ? atoi(argv[2]) : 5;
+    int       threads = argc > 3 ? atoi(argv[3]) : 2;
+    sdf_pool *pool = NULL;
+    if (threads > 0) {
+        sdf_error perr = {0};
+        sdf_blas_setup();
+        if (sdf_pool_new(threads, &pool, &perr) != SDF_OK)
+            return 1;
+    }
     sdf_clip_config cfg;
     if (sd2)
         sdf_clip_config_sd2(&cfg);
@@ -114,7 +126,7 @@ int main(int argc, char **argv) {
           *pooled = malloc(sizeof(float) * 2 * (size_t)D);
     int    layer = sdf_clip_effective_layer(clip);
     double t0 = now();
-    if (sdf_clip_forward_ids(clip, ids, 1, layer, hid, pooled, &err) != SDF_OK) {
+    if (sdf_clip_forward(clip, pool, ids, 1, layer, hid, pooled, &err) != SDF_OK) {
         fprintf(stderr, "encode: %s\n", err.msg);
         return 1;
     }
@@ -122,11 +134,11 @@ int main(int argc, char **argv) {
     double best1 = 1e9, best2 = 1e9;
     for (int r = 0; r < reps; r++) {
         t0 = now();
-        sdf_clip_forward_ids(clip, ids, 1, layer, hid, pooled, &err);
+        sdf_clip_forward(clip, pool, ids, 1, layer, hid, pooled, &err);
         double t = now() - t0;
         best1 = t < best1 ? t : best1;
         t0 = now();
-        sdf_clip_forward_ids(clip, ids, 2, layer, hid, pooled, &err);
+        sdf_clip_forward(clip, pool, ids, 2, layer, hid, pooled, &err);
         t = now() - t0;
         best2 = t < best2 ? t : best2;
     }
@@ -138,12 +150,12 @@ int main(int argc, char **argv) {
         t0 = now();
         for (int l = 0; l < cfg.layers; l++) {
             for (int k = 0; k < 4; k++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 77, (int)D, (int)D, 1.0f, A,
-                            (int)D, B, (int)D, 0.0f, C, (int)D);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 77, (int)M, (int)D, 1.0f, A,
-                        (int)D, B, (int)D, 0.0f, C, (int)M);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 77, (int)D, (int)M, 1.0f, A,
-                        (int)M, B, (int)M, 0.0f, C, (int)D);
+                sdf_k_sgemm(pool, true, 77, (int)D, (int)D, 1.0f, A, (int)D, B, (int)D, 0.0f, C,
+                            (int)D);
+            sdf_k_sgemm(pool, true, 77, (int)M, (int)D, 1.0f, A, (int)D, B, (int)D, 0.0f, C,
+                        (int)M);
+            sdf_k_sgemm(pool, true, 77, (int)D, (int)M, 1.0f, A, (int)M, B, (int)M, 0.0f, C,
+                        (int)D);
         }
         double t = now() - t0;
         bestg = t < bestg ? t : bestg;
@@ -159,6 +171,7 @@ int main(int argc, char **argv) {
            best1 * 1e3, best2 * 1e3, hid[0]);
     free(hid);
     free(pooled);
+    sdf_pool_free(pool);
     sdf_clip_release(clip);
     return 0;
 }

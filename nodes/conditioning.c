@@ -31,9 +31,10 @@ static sdf_status run_text_encode(sdf_node_call *c, sdf_error *err) {
                         "clip input is invalid: None (if the clip is from a checkpoint loader "
                         "node, the checkpoint does not contain a valid text encoder)");
     }
-    sdf_clip_encode_opts o = {.paths = sdf_call_paths(c), .warn = warn_cb, .warn_ctx = c};
-    sdf_tensor          *cond = NULL, *pooled = NULL;
-    sdf_status st = sdf_clip_encode_text(clip, sdf_arg_str(c, 0), &o, &cond, &pooled, err);
+    sdf_clip_encode_opts o = {
+        .paths = sdf_call_paths(c), .pool = sdf_call_pool(c), .warn = warn_cb, .warn_ctx = c};
+    sdf_tensor *cond = NULL, *pooled = NULL;
+    sdf_status  st = sdf_clip_encode_text(clip, sdf_arg_str(c, 0), &o, &cond, &pooled, err);
     if (st != SDF_OK)
         return st;
     sdf_value *v = sdf_value_conditioning(1);

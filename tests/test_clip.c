@@ -457,6 +457,22 @@ static void test_concurrent_encodes(void) {
     sdf_clip_release(c);
 }
 
+static void test_pool_equality(void) {
+    NEED_REFERENCE();
+    REQUIRE(clip32());
+    int32_t ids[2 * P];
+    memset(ids, 0, sizeof ids);
+    golden_ids("golden/clip.safetensors", "input_ids", ids, 2 * P);
+    static float a[2 * P * D], b[2 * P * D], pa[2 * D], pb[2 * D];
+    sdf_error    err = {0};
+    sdf_pool    *pool = NULL;
+    REQUIRE(sdf_pool_new(2, &pool, &err) == SDF_OK);
+    REQUIRE(sdf_clip_forward(clip32(), NULL, ids, 2, -2, a, pa, &err) == SDF_OK);
+    REQUIRE(sdf_clip_forward(clip32(), pool, ids, 2, -2, b, pb, &err) == SDF_OK);
+    CHECK(memcmp(a, b, sizeof a) == 0 && memcmp(pa, pb, sizeof pa) == 0);
+    sdf_pool_free(pool);
+}
+
 static char *read_all(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -525,6 +541,7 @@ int main(void) {
     RUN(test_embedded_vocab);
     RUN(test_concurrent_encodes);
     RUN(test_sd2_path);
+    RUN(test_pool_equality);
     sdf_clip_release(g_clip);
     sdf_clip_release(g_clip16);
     return test_summary();

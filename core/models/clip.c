@@ -1,13 +1,13 @@
 /* clip.c: CLIP text encoder forward pass and ComfyUI's weighted encoding. */
 #include "clip.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "../base/alloc.h"
+#include "../kernels/kernels.h"
 #include "checkpoint.h"
 #include "embedding.h"
 
@@ -301,13 +301,6 @@ static sdf_status prepare(sdf_clip *clip, clip_impl **out, sdf_error *err) {
 
 /* ---- kernels ---- */
 
-/* y[T,N] = x[T,K] w[N,K]^T + b */
-static void linear(const float *x, int T, int K, const float *w, const float *b, int N, float *y) {
-    for (int t = 0; t < T; t++)
-        memcpy(y + (size_t)t * N, b, (size_t)N * sizeof *y);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, 1.0f, x, K, w, K, 1.0f, y, N);
-}
-
 static void layer_norm(const float *x, int T, int D, const float *g, const float *b, float *y) {
     for (int t = 0; t < T; t++) {
         const float *r = x + (size_t)t * D;
@@ -327,42 +320,45 @@ static void layer_norm(const float *x, int T, int D, const float *g, const float
     }
 }
 
-static void activation(float *x, size_t n, bool quick) {
-    if (quick)
-        for (size_t i = 0; i < n; i++)
-            x[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
-    else
-        for (size_t i = 0; i < n; i++)
-            x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-}
+/* causal self-attention: one task per (sequence, head); q,k,v,o rows of stride D */
+typedef struct attn_ctx {
+    const float *q, *k, *v;
+    float       *o;
+    int          P, D, H;
+} attn_ctx;
 
-/* causal self-attention of one sequence: q,k,v,o [P, D] with row stride D */
-static void attention(const float *q, const float *k, const float *v, float *o, int P, int D, int H,
-                      float *scores) {
-    const int   dh = D / H;
-    const float scale = 1.0f / sqrtf((float)dh);
-    for (int h = 0; h < H; h++) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, P, P, dh, scale, q + h * dh, D,
-                    k + h * dh, D, 0.0f, scores, P);
+static void attn_task(void *vctx, size_t begin, size_t end, int slot) {
+    (void)slot;
+    const attn_ctx *a = vctx;
+    const int       P = a->P, D = a->D, dh = D / a->H;
+    const float     scale = 1.0f / sqrtf((float)dh);
+    float          *scores = sdf_malloc((size_t)P * P * sizeof *scores);
+    if (!scores)
+        return; /* leaves zeros; reported by the caller's allocation check below */
+    sdf_k_ftz();
+    for (size_t t = begin; t < end; t++) {
+        size_t s = t / (size_t)a->H, h = t % (size_t)a->H;
+        size_t off = s * (size_t)P * D + h * (size_t)dh;
+        sdf_k_sgemm_1t(false, true, P, P, dh, scale, a->q + off, D, a->k + off, D, 0.0f, scores, P);
         for (int i = 0; i < P; i++) {
             float *r = scores + (size_t)i * P;
             float  m = r[0];
             for (int j = 1; j <= i; j++)
                 m = r[j] > m ? r[j] : m;
-            float s = 0;
+            float sum = 0;
             for (int j = 0; j <= i; j++) {
                 r[j] = expf(r[j] - m);
-                s += r[j];
+                sum += r[j];
             }
-            float inv = 1.0f / s;
+            float inv = 1.0f / sum;
             for (int j = 0; j <= i; j++)
                 r[j] *= inv;
             for (int j = i + 1; j < P; j++)
                 r[j] = 0.0f;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, dh, P, 1.0f, scores, P,
-                    v + h * dh, D, 0.0f, o + h * dh, D);
+        sdf_k_sgemm_1t(false, false, P, dh, P, 1.0f, scores, P, a->v + off, D, 0.0f, a->o + off, D);
     }
+    sdf_free(scores);
 }
 
 int sdf_clip_effective_layer(const sdf_clip *clip) {
@@ -375,15 +371,15 @@ int sdf_clip_effective_layer(const sdf_clip *clip) {
 /* Runs the transformer on x [n_seq*P, D] (embeddings incl. positions; overwritten).
  * out_hidden gets layer `layer`'s output with the final LN; last_ln (may be NULL) the last
  * layer's final-LN output for every row. */
-static sdf_status run_transformer(const sdf_clip_config *c, const clip_impl *im, float *x,
-                                  int n_seq, int layer, float *out_hidden, float *last_ln,
+static sdf_status run_transformer(const sdf_clip_config *c, const clip_impl *im, sdf_pool *pool,
+                                  float *x, int n_seq, int layer, float *out_hidden, float *last_ln,
                                   sdf_error *err) {
     const int P = c->positions, D = c->width, M = c->mlp, T = n_seq * P;
     size_t    td = (size_t)T * D;
     float    *h = sdf_malloc(td * sizeof *h), *q = sdf_malloc(td * sizeof *q),
           *k = sdf_malloc(td * sizeof *k), *v = sdf_malloc(td * sizeof *v),
           *a = sdf_malloc(td * sizeof *a), *f = sdf_malloc((size_t)T * M * sizeof *f),
-          *sc = sdf_malloc((size_t)P * P * sizeof *sc);
+          *sc = sdf_malloc((size_t)P * P * sizeof *sc); /* proves attention scratch fits */
     if (!h || !q || !k || !v || !a || !f || !sc) {
         sdf_free(h), sdf_free(q), sdf_free(k), sdf_free(v), sdf_free(a), sdf_free(f), sdf_free(sc);
         return sdf_fail(err, SDF_ERR_NOMEM, "CLIP activations (%d tokens)", T);
@@ -392,20 +388,18 @@ static sdf_status run_transformer(const sdf_clip_config *c, const clip_impl *im,
     for (int l = 0; l < c->layers; l++) {
         const clip_layer *L = &im->layers[l];
         layer_norm(x, T, D, L->ln1_w, L->ln1_b, h);
-        linear(h, T, D, L->q_w, L->q_b, D, q);
-        linear(h, T, D, L->k_w, L->k_b, D, k);
-        linear(h, T, D, L->v_w, L->v_b, D, v);
-        for (int s = 0; s < n_seq; s++) {
-            size_t off = (size_t)s * P * D;
-            attention(q + off, k + off, v + off, a + off, P, D, c->heads, sc);
-        }
-        linear(a, T, D, L->o_w, L->o_b, D, h);
+        sdf_k_linear(pool, q, h, L->q_w, L->q_b, T, D, D);
+        sdf_k_linear(pool, k, h, L->k_w, L->k_b, T, D, D);
+        sdf_k_linear(pool, v, h, L->v_w, L->v_b, T, D, D);
+        attn_ctx ac = {q, k, v, a, P, D, c->heads};
+        sdf_pool_for(pool, (size_t)n_seq * (size_t)c->heads, 1, attn_task, &ac);
+        sdf_k_linear(pool, h, a, L->o_w, L->o_b, T, D, D);
         for (size_t i = 0; i < td; i++)
             x[i] += h[i];
         layer_norm(x, T, D, L->ln2_w, L->ln2_b, h);
-        linear(h, T, D, L->fc1_w, L->fc1_b, M, f);
-        activation(f, (size_t)T * M, c->quick_gelu);
-        linear(f, T, M, L->fc2_w, L->fc2_b, D, h);
+        sdf_k_linear(pool, f, h, L->fc1_w, L->fc1_b, T, D, M);
+        sdf_k_act(pool, f, f, (int64_t)T * M, c->quick_gelu ? SDF_ACT_QUICK_GELU : SDF_ACT_GELU);
+        sdf_k_linear(pool, h, f, L->fc2_w, L->fc2_b, T, M, D);
         for (size_t i = 0; i < td; i++)
             x[i] += h[i];
         if (l == sel && out_hidden)
@@ -419,6 +413,11 @@ static sdf_status run_transformer(const sdf_clip_config *c, const clip_impl *im,
 
 sdf_status sdf_clip_forward_ids(sdf_clip *clip, const int32_t *ids, int n_seq, int layer,
                                 float *out_hidden, float *out_pooled, sdf_error *err) {
+    return sdf_clip_forward(clip, NULL, ids, n_seq, layer, out_hidden, out_pooled, err);
+}
+
+sdf_status sdf_clip_forward(sdf_clip *clip, sdf_pool *pool, const int32_t *ids, int n_seq,
+                            int layer, float *out_hidden, float *out_pooled, sdf_error *err) {
     clip_impl *im;
     sdf_status st = prepare(clip, &im, err);
     if (st != SDF_OK)
@@ -451,7 +450,7 @@ sdf_status sdf_clip_forward_ids(sdf_clip *clip, const int32_t *ids, int n_seq, i
         for (int j = 0; j < D; j++)
             xr[j] = xr[j] + pe[j];
     }
-    st = run_transformer(c, im, x, n_seq, layer, out_hidden, last, err);
+    st = run_transformer(c, im, pool, x, n_seq, layer, out_hidden, last, err);
     if (st == SDF_OK && out_pooled) {
         for (int s = 0; s < n_seq; s++) {
             int e = 0;
@@ -551,7 +550,8 @@ sdf_status sdf_clip_encode_tokens(sdf_clip *clip, const sdf_prompt_tokens *tok,
     }
     if (st != SDF_OK)
         goto done;
-    st = run_transformer(c, im, x, S, sdf_clip_effective_layer(clip), hid, last, err);
+    st = run_transformer(c, im, o ? o->pool : NULL, x, S, sdf_clip_effective_layer(clip), hid, last,
+                         err);
     if (st != SDF_OK)
         goto done;
     /* weighting against the empty sequence (the last one) */
