@@ -325,16 +325,14 @@ typedef struct attn_ctx {
     const float *q, *k, *v;
     float       *o;
     int          P, D, H;
+    float       *scratch; /* P*P floats per pool slot */
 } attn_ctx;
 
 static void attn_task(void *vctx, size_t begin, size_t end, int slot) {
-    (void)slot;
     const attn_ctx *a = vctx;
     const int       P = a->P, D = a->D, dh = D / a->H;
     const float     scale = 1.0f / sqrtf((float)dh);
-    float          *scores = sdf_malloc((size_t)P * P * sizeof *scores);
-    if (!scores)
-        return; /* leaves zeros; reported by the caller's allocation check below */
+    float          *scores = a->scratch + (size_t)slot * P * P;
     sdf_k_ftz();
     for (size_t t = begin; t < end; t++) {
         size_t s = t / (size_t)a->H, h = t % (size_t)a->H;
@@ -358,7 +356,6 @@ static void attn_task(void *vctx, size_t begin, size_t end, int slot) {
         }
         sdf_k_sgemm_1t(false, false, P, dh, P, 1.0f, scores, P, a->v + off, D, 0.0f, a->o + off, D);
     }
-    sdf_free(scores);
 }
 
 int sdf_clip_effective_layer(const sdf_clip *clip) {
@@ -379,7 +376,7 @@ static sdf_status run_transformer(const sdf_clip_config *c, const clip_impl *im,
     float    *h = sdf_malloc(td * sizeof *h), *q = sdf_malloc(td * sizeof *q),
           *k = sdf_malloc(td * sizeof *k), *v = sdf_malloc(td * sizeof *v),
           *a = sdf_malloc(td * sizeof *a), *f = sdf_malloc((size_t)T * M * sizeof *f),
-          *sc = sdf_malloc((size_t)P * P * sizeof *sc); /* proves attention scratch fits */
+          *sc = sdf_malloc((size_t)sdf_pool_threads(pool) * P * P * sizeof *sc);
     if (!h || !q || !k || !v || !a || !f || !sc) {
         sdf_free(h), sdf_free(q), sdf_free(k), sdf_free(v), sdf_free(a), sdf_free(f), sdf_free(sc);
         return sdf_fail(err, SDF_ERR_NOMEM, "CLIP activations (%d tokens)", T);
@@ -391,7 +388,7 @@ static sdf_status run_transformer(const sdf_clip_config *c, const clip_impl *im,
         sdf_k_linear(pool, q, h, L->q_w, L->q_b, T, D, D);
         sdf_k_linear(pool, k, h, L->k_w, L->k_b, T, D, D);
         sdf_k_linear(pool, v, h, L->v_w, L->v_b, T, D, D);
-        attn_ctx ac = {q, k, v, a, P, D, c->heads};
+        attn_ctx ac = {q, k, v, a, P, D, c->heads, sc};
         sdf_pool_for(pool, (size_t)n_seq * (size_t)c->heads, 1, attn_task, &ac);
         sdf_k_linear(pool, h, a, L->o_w, L->o_b, T, D, D);
         for (size_t i = 0; i < td; i++)
