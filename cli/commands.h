@@ -14,6 +14,8 @@
     X("nodes",    sdf_cmd_nodes,    "list node classes (--json: ComfyUI /object_info shape)")     \
     X("runs",     sdf_cmd_runs,     "the run log: list, show, diff, replay [--verify], export")   \
     X("convert",  sdf_cmd_convert,  "convert a UI-format workflow to the API format")             \
+    X("bench",    sdf_cmd_bench,    "measure sgemm ceiling, UNet/VAE/CLIP speed and peak memory") \
+    X("make-model", sdf_cmd_make_model, "write a random-weight checkpoint of a real architecture") \
     X("version",  sdf_cmd_version,  "print the version")
 
 #define SDF_CLI_DECLARE_(name, fn, help) int fn(int argc, char **argv);

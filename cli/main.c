@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/kernels/kernels.h"
 #include "../core/sdflow.h"
 #include "commands.h"
 
@@ -35,6 +36,11 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) return sdf_cmd_version(0, NULL);
+    /* Before any thread exists: if OPENBLAS_CORETYPE forces weaker kernels than this CPU has,
+     * re-execute with it corrected (or say why not). */
+    char blas_msg[512] = "";
+    if (sdf_blas_fix_coretype(argc, argv, blas_msg, sizeof blas_msg) != SDF_BLAS_OK && blas_msg[0])
+        fprintf(stderr, "sdflow: %s\n", blas_msg);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "sdflow: unknown command '%s'\n", argv[1]);
