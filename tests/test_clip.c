@@ -317,6 +317,21 @@ static void test_embeddings(void) {
     REQUIRE(sdf_clip_forward_ids(clip32(), ids, 1, 0, hid, NULL, &err) == SDF_OK);
     test_compare("narrow embedding", sdf_tensor_f32p(cond), hid, P * D, 1e-5, -1);
     sdf_tensor_release(cond);
+    /* a corrupted (truncated) embedding file: a warning naming it, ignored, no crash */
+    {
+        char junk[600];
+        snprintf(junk, sizeof junk, "%s/junk.safetensors", sub);
+        FILE *jf = fopen(junk, "wb");
+        REQUIRE(jf);
+        fwrite("\x40\x00\x00\x00\x00\x00\x00\x00{\"a\":{\"dtype\":\"F32\"", 1, 27, jf);
+        fclose(jf);
+        wn.n = 0;
+        cond = encode(clip32(), "a embedding:junk cat", NULL, &o);
+        REQUIRE(cond);
+        CHECK(wn.n == 2 && strstr(wn.last, "junk") != NULL);
+        sdf_tensor_release(cond);
+        unlink(junk);
+    }
     /* a path escaping the folder is not looked up */
     wn.n = 0;
     cond = encode(clip32(), "embedding:../embeddings/po cat", NULL, &o);

@@ -166,6 +166,39 @@ static void test_unicode_corners(void) {
     }
 }
 
+static void test_truncated_reference_files(void) {
+    NEED_REFERENCE();
+    /* the real files cut short at several points: errors or a smaller vocabulary, never a crash */
+    char   p[4200];
+    size_t nv = 0, nm = 0;
+    snprintf(p, sizeof p, "%s/vocab.json", test_ref_path("clip-vocab"));
+    char *v = slurp(p, &nv);
+    snprintf(p, sizeof p, "%s/merges.txt", test_ref_path("clip-vocab"));
+    char *m = slurp(p, &nm);
+    REQUIRE(v && m);
+    static const double cuts[] = {0.0, 0.001, 0.5, 0.999};
+    for (size_t i = 0; i < SDF_COUNTOF(cuts); i++) {
+        sdf_tokenizer *t = NULL;
+        sdf_error      err = {0};
+        size_t         cv = (size_t)(cuts[i] * (double)nv);
+        CHECK(sdf_tokenizer_load_strings(v, cv, m, nm, "cut", &t, &err) == SDF_ERR_PARSE);
+        CHECK(t == NULL);
+        size_t     cm = (size_t)(cuts[i] * (double)nm);
+        sdf_status st = sdf_tokenizer_load_strings(v, nv, m, cm, "cut", &t, &err);
+        if (st == SDF_OK) { /* cut at a line end: fewer merges, still usable */
+            int32_t *ids;
+            size_t   n;
+            CHECK(sdf_tokenizer_encode(t, "a photo of a cat", 16, &ids, &n, &err) == SDF_OK);
+            sdf_free(ids);
+            sdf_tokenizer_free(t);
+        } else {
+            CHECK(st == SDF_ERR_PARSE && t == NULL);
+        }
+    }
+    free(v);
+    free(m);
+}
+
 static void test_malformed_vocab(void) {
     sdf_tokenizer *t = NULL;
     sdf_error      err = {0};
@@ -215,6 +248,7 @@ int main(void) {
     RUN(test_reference_cases);
     RUN(test_cleanup_rules);
     RUN(test_unicode_corners);
+    RUN(test_truncated_reference_files);
     RUN(test_malformed_vocab);
     sdf_tokenizer_free(g_tok);
     return test_summary();
