@@ -232,7 +232,44 @@ static void tok_row(const clip_impl *im, int32_t id, int D, float *dst) {
     sdf_convert_to_f32(t->dtype, (const char *)t->data + (size_t)id * D * es, dst, (size_t)D);
 }
 
-static sdf_status prepare(sdf_clip *clip, clip_impl **out, sdf_error *err) {
+/* Converts the f32 copies of the encoder weights in parallel before they are resolved one by
+ * one (each wstore slot converts once, under its own lock). Failures are reported later. */
+typedef struct warm_ctx {
+    sdf_wstore *w;
+    int         layers;
+} warm_ctx;
+
+static const char *const k_layer_weights[] = {"layer_norm1.weight",
+                                              "layer_norm1.bias",
+                                              "self_attn.q_proj.weight",
+                                              "self_attn.q_proj.bias",
+                                              "self_attn.k_proj.weight",
+                                              "self_attn.k_proj.bias",
+                                              "self_attn.v_proj.weight",
+                                              "self_attn.v_proj.bias",
+                                              "self_attn.out_proj.weight",
+                                              "self_attn.out_proj.bias",
+                                              "layer_norm2.weight",
+                                              "layer_norm2.bias",
+                                              "mlp.fc1.weight",
+                                              "mlp.fc1.bias",
+                                              "mlp.fc2.weight",
+                                              "mlp.fc2.bias"};
+
+static void warm_task(void *vctx, size_t begin, size_t end, int slot) {
+    (void)slot;
+    const warm_ctx *wc = vctx;
+    const size_t    per = SDF_COUNTOF(k_layer_weights);
+    for (size_t i = begin; i < end; i++) {
+        char      n[160];
+        sdf_error e = {0};
+        snprintf(n, sizeof n, "text_model.encoder.layers.%zu.%s", i / per,
+                 k_layer_weights[i % per]);
+        sdf_tensor_release(sdf_wstore_get_f32(wc->w, n, &e));
+    }
+}
+
+static sdf_status prepare(sdf_clip *clip, sdf_pool *pool, clip_impl **out, sdf_error *err) {
     pthread_mutex_lock(&clip->impl_mu);
     if (clip->impl) {
         *out = clip->impl;
@@ -260,6 +297,10 @@ static sdf_status prepare(sdf_clip *clip, clip_impl **out, sdf_error *err) {
         return sdf_fail(err, SDF_ERR_NOMEM, "CLIP weights");
     }
     im->n_layers = c->layers;
+    if (pool && sdf_pool_threads(pool) > 1) {
+        warm_ctx wc = {clip->weights, c->layers};
+        sdf_pool_for(pool, (size_t)c->layers * SDF_COUNTOF(k_layer_weights), 1, warm_task, &wc);
+    }
     const int64_t D = c->width, M = c->mlp;
     sdf_wstore   *w = clip->weights;
     bool ok = (im->tok_emb = want_stored(im, w, "text_model.embeddings.token_embedding.weight",
@@ -416,7 +457,7 @@ sdf_status sdf_clip_forward_ids(sdf_clip *clip, const int32_t *ids, int n_seq, i
 sdf_status sdf_clip_forward(sdf_clip *clip, sdf_pool *pool, const int32_t *ids, int n_seq,
                             int layer, float *out_hidden, float *out_pooled, sdf_error *err) {
     clip_impl *im;
-    sdf_status st = prepare(clip, &im, err);
+    sdf_status st = prepare(clip, pool, &im, err);
     if (st != SDF_OK)
         return st;
     const sdf_clip_config *c = &clip->cfg;
@@ -471,7 +512,7 @@ sdf_status sdf_clip_encode_tokens(sdf_clip *clip, const sdf_prompt_tokens *tok,
     if (pooled)
         *pooled = NULL;
     clip_impl *im;
-    sdf_status st = prepare(clip, &im, err);
+    sdf_status st = prepare(clip, o ? o->pool : NULL, &im, err);
     if (st != SDF_OK)
         return st;
     const sdf_clip_config *c = &clip->cfg;
