@@ -10,8 +10,9 @@
 #include "../vmath.h"
 
 static inline __m512 exp512(__m512 x) {
-    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-87.33654f);
+    const __m512 hi = _mm512_set1_ps(88.7228391f), lo = _mm512_set1_ps(-87.33654f);
     __mmask16 under = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ); /* also -inf: result 0 */
+    __mmask16 over = _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ);
     x = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -27,6 +28,7 @@ static inline __m512 exp512(__m512 x) {
     p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     /* scale by 2^n; scalef handles the exponent range */
     __m512 y = _mm512_scalef_ps(p, n);
+    y = _mm512_mask_mov_ps(y, over, _mm512_set1_ps(INFINITY));
     return _mm512_mask_mov_ps(y, under, _mm512_setzero_ps());
 }
 
