@@ -57,7 +57,7 @@ void sdf_k_sgemm(sdf_pool *pool, bool trans_b, int64_t m, int64_t n, int64_t k, 
                   .alpha = alpha, .beta = beta, .a = a, .b = b, .c = c};
     /* Chunks depend only on the shape. Rows first (B is packed once per chunk); when m is small,
      * split the columns instead. */
-    g.rows = m >= 512 ? 256 : m;
+    g.rows = m >= 4096 ? 512 : m >= 512 ? 256 : m;
     g.cols = n;
     if (m < 512 && n >= 512) g.cols = 256;
     g.n_col_chunks = (n + g.cols - 1) / g.cols;
