@@ -4,6 +4,7 @@
 
 #include "core/base/alloc.h"
 #include "core/kernels/kernels.h"
+#include "core/models/checkpoint.h"
 #include "core/models/unet.h"
 #include "testing.h"
 #include "tiny_models.h"
@@ -132,6 +133,19 @@ static void test_unet_missing_weight(void) {
     sdf_model_release(m);
 }
 
+/* Through the real checkpoint loader (its detected config, ComfyUI-ordered depths): same eps. */
+static void test_unet_via_loader(void) {
+    NEED_REFERENCE();
+    sdf_error err;
+    sdf_model *m = NULL;
+    sdf_checkpoint_opts o = {.fp32_text_encoder = true};
+    CHECKF(sdf_checkpoint_load(test_ref_path("tiny-sd1.safetensors"), &o, &m, NULL, NULL, &err) ==
+               SDF_OK, "%s", err.msg);
+    REQUIRE(m);
+    run_case(m, "golden/unet_sq_t500.safetensors", "", pool2, NULL);
+    sdf_model_release(m);
+}
+
 int main(void) {
     sdf_blas_setup();
     sdf_error err;
@@ -141,6 +155,7 @@ int main(void) {
     RUN(test_unet_fp16_checkpoint);
     RUN(test_unet_odd_size);
     RUN(test_unet_missing_weight);
+    RUN(test_unet_via_loader);
     sdf_model_release(model32);
     sdf_pool_free(pool2);
     return test_summary();

@@ -6,6 +6,7 @@
 #include "core/base/alloc.h"
 #include "core/graph/nodecall_int.h"
 #include "core/kernels/kernels.h"
+#include "core/models/checkpoint.h"
 #include "core/models/vae.h"
 #include "core/models/vae_raw.h"
 #include "nodes/nodes.h"
@@ -177,6 +178,20 @@ static void test_vae_tiled(void) {
     sdf_tensor_release(tiled);
 }
 
+/* Through the real checkpoint loader (detected VAE config, downscale 4). */
+static void test_vae_via_loader(void) {
+    NEED_REFERENCE();
+    sdf_error err;
+    sdf_vae *v = NULL;
+    sdf_checkpoint_opts o = {.fp32_text_encoder = true};
+    CHECKF(sdf_checkpoint_load(test_ref_path("tiny-sd1.safetensors"), &o, NULL, NULL, &v, &err) ==
+               SDF_OK, "%s", err.msg);
+    REQUIRE(v);
+    CHECK(v->cfg.downscale == 4);
+    decode_case(v, "golden/vae_decode_8x12.safetensors", "z", "decoded");
+    sdf_vae_release(v);
+}
+
 static void test_vae_node_table(void) {
     sdf_builtin_storage st;
     sdf_registry reg;
@@ -202,6 +217,7 @@ int main(void) {
     RUN(test_vae_encode_golden);
     RUN(test_vae_encode_crop);
     RUN(test_vae_tiled);
+    RUN(test_vae_via_loader);
     RUN(test_vae_node_table);
     sdf_vae_release(vae32);
     sdf_pool_free(pool2);
