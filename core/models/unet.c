@@ -453,6 +453,7 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
     }
     if (B < 1 || H < 1 || W < 1) return sdf_fail(err, SDF_ERR_SHAPE, "UNet input is empty");
     sdf_k_ftz();
+    sdf_blas_setup();
     fwd f = {.pool = pool, .B = B, .ctx = sdf_tensor_f32p(context), .T = context->shape[1]};
     sdf_status st = SDF_ERR_NOMEM;
     skip stack[MAX_BLOCKS];
