@@ -1,5 +1,6 @@
-/* libFuzzer target: PNG decoding (pixels and text chunks) must turn any byte string into pixels
- * within the limits or an error naming the input; never a crash, leak or oversized allocation. */
+/* libFuzzer target: PNG decoding (pixels and text chunks) and the conversion to ComfyUI tensors
+ * must turn any byte string into pixels within the limits or an error naming the input; never a
+ * crash, leak or oversized allocation. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,6 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)sink;
         for (size_t i = 0; i < px.n_texts; i++)
             if (!px.texts[i].key || !px.texts[i].value) __builtin_trap();
+        sdf_tensor *im = NULL, *mk = NULL;
+        if (sdf_png_to_comfy_image(&px, &im, &mk, &err) == SDF_OK) {
+            sdf_tensor_release(im);
+            sdf_tensor_release(mk);
+        }
+        mk = NULL;
+        if (sdf_png_to_comfy_mask(&px, 3, &mk, &err) == SDF_OK) sdf_tensor_release(mk);
     } else if (err.msg[0] == 0) {
         __builtin_trap();
     }
