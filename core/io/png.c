@@ -235,7 +235,10 @@ static int rd_body(rd_state *s, rd_src *src, const sdf_png_limits *lim, int mode
     png_set_read_fn(s->png, src, on_read);
     png_set_sig_bytes(s->png, 8);
     png_set_user_limits(s->png, 0x7fffffffu, 0x7fffffffu); /* we check ourselves, with a message */
-    png_set_chunk_malloc_max(s->png, SDF_PNG_MAX_CHUNK);
+    /* No chunk can be longer than the input holding it: a forged length must not make libpng
+     * allocate (and clear) megabytes for a file of a few hundred bytes. */
+    png_set_chunk_malloc_max(s->png, src->n && src->n < SDF_PNG_MAX_CHUNK ? (png_alloc_size_t)src->n
+                                                                          : SDF_PNG_MAX_CHUNK);
     /* libpng reads "chunk data is too large" as a benign error, i.e. a warning, and then
      * allocates the announced length anyway: make benign errors fatal */
     png_set_benign_errors(s->png, 0);
@@ -420,6 +423,12 @@ static sdf_status open_src(const char *path, rd_src *src, sdf_error *err) {
         sdf_error_at_file(err, path);
         return SDF_ERR_IO;
     }
+    /* the file size bounds every chunk (see rd_body) */
+    if (fseek(src->f, 0, SEEK_END) == 0) {
+        long sz = ftell(src->f);
+        src->n = sz > 0 ? (size_t)sz : 0;
+    }
+    rewind(src->f);
     return SDF_OK;
 }
 
