@@ -246,6 +246,7 @@ static void test_sample_validates_and_canonicalises(void) {
     cJSON *c = sdf_graph_canonical(g);
     char *p = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "4"));
     CHECKF(strstr(p, "\"seed\":18446744073709551615") && strstr(p, "\"steps\":20,") &&
+               strstr(p, "\"cfg\":8.0,") && strstr(p, "\"denoise\":1.0,") &&
                strstr(p, "\"model\":[\"9\",0]"), "%s", p);
     cJSON_free(p);
     p = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "2"));
