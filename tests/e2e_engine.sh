@@ -138,6 +138,17 @@ EOF
     expect_rc "runs export" 0 "$BIN" runs export 1
     /usr/bin/python3 -c "import json,sys; d=json.load(open('out.txt')); assert d['status']=='succeeded' and d['outputs']" \
         && ok "runs export JSON" || bad "runs export JSON"
+    cat >partial.json <<'EOF'
+{"1": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 32, "batch_size": 1, "color": 0}},
+ "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "good"}},
+ "3": {"class_type": "ImageInvert", "inputs": {"image": ["77", 0]}},
+ "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "dropped"}}}
+EOF
+    expect_rc "run --strict with a broken output" 1 "$BIN" run --strict partial.json --output part
+    [[ ! -e part/good_00001_.png ]] && ok "--strict ran nothing" || bad "--strict ran something"
+    expect_rc "run with a broken output (exit 3)" 3 "$BIN" run partial.json --output part
+    [[ -f part/good_00001_.png && ! -e part/dropped_00001_.png ]] && ok "the valid output ran" || bad "partial outputs"
+    grep -q 'output node 4 (SaveImage) will not run' err.txt && ok "dropped output named" || bad "dropped output not named"
     if [[ -f out/e2e_00001_.png ]]; then
         expect_rc "run from PNG" 0 "$BIN" run out/e2e_00001_.png --output out
     fi
