@@ -8,6 +8,8 @@
 #include "../core/base/alloc.h"
 #include "../core/base/sha256.h"
 #include "../core/models/checkpoint.h"
+#include "../core/models/clip.h"
+#include "../core/models/unet.h"
 #include "../core/models/lora.h"
 #include "../core/models/make_model.h"
 #include "testing.h"
@@ -442,11 +444,78 @@ static void test_merge(void) {
     unlink(path);
 }
 
+/* ---- outputs of the patched networks against the reference (UNet 0.8, CLIP 0.5) ---- */
+
+static void test_reference_outputs(void) {
+    NEED_REFERENCE();
+    REQUIRE(load_tiny());
+    sdf_error err;
+    sdf_error_clear(&err);
+    sdf_lora *l = NULL;
+    REQUIRE(sdf_lora_open(test_ref_path("tiny-sd1-lora.safetensors"), &l, &err) == SDF_OK);
+    sdf_lora_opts o = {.strength_model = 0.8, .strength_clip = 0.5, .fp32_text_encoder = true};
+    sdf_model *m = NULL;
+    sdf_clip *c = NULL;
+    REQUIRE(sdf_lora_apply(l, g_model, g_clip, &o, &m, &c, NULL, &err) == SDF_OK);
+    sdf_st_file *g = NULL;
+    REQUIRE(sdf_st_open(test_ref_path("golden/lora_clip.safetensors"), &g, &err) == SDF_OK);
+    sdf_tensor *ids64 = sdf_st_tensor(g, "input_ids", &err);
+    REQUIRE(ids64 && sdf_tensor_numel(ids64) == 3 * 77);
+    int32_t ids[3 * 77];
+    for (int i = 0; i < 3 * 77; i++) ids[i] = (int32_t)((int64_t *)ids64->data)[i];
+    static float hid[3 * 77 * 64], pen[3 * 77 * 64], pooled[3 * 64];
+    REQUIRE(sdf_clip_forward_ids(c, ids, 3, 0, hid, pooled, &err) == SDF_OK);
+    REQUIRE(sdf_clip_forward_ids(c, ids, 3, -2, pen, NULL, &err) == SDF_OK);
+    const char *names[] = {"last_hidden_state", "penultimate_ln", "pooled"};
+    float *got[] = {hid, pen, pooled};
+    for (int i = 0; i < 3; i++) {
+        sdf_tensor *ref = sdf_st_tensor_f32(g, names[i], &err);
+        REQUIRE(ref);
+        test_compare(names[i], got[i], sdf_tensor_f32p(ref), (size_t)sdf_tensor_numel(ref), 1e-4, 5e-5);
+        sdf_tensor_release(ref);
+    }
+    sdf_tensor_release(ids64);
+    sdf_st_close(g);
+    /* UNet: context from the patched CLIP is part of the case */
+    static const char *const cases[] = {"golden/lora_unet_sq_t500.safetensors",
+                                        "golden/lora_unet_nonsq_16x24_t999_t1.safetensors"};
+    for (int k = 0; k < 2; k++) {
+        REQUIRE(sdf_st_open(test_ref_path(cases[k]), &g, &err) == SDF_OK);
+        sdf_tensor *x = sdf_st_tensor_f32(g, "x", &err), *ctx = sdf_st_tensor_f32(g, "context", &err);
+        sdf_tensor *ts = sdf_st_tensor(g, "timesteps", &err), *eps = sdf_st_tensor_f32(g, "eps", &err);
+        REQUIRE(x && ctx && ts && eps);
+        float t[8];
+        for (int64_t i = 0; i < ts->shape[0] && i < 8; i++) t[i] = (float)((int64_t *)ts->data)[i];
+        sdf_tensor *out = NULL;
+        REQUIRE(sdf_unet_forward(m, x, t, ctx, NULL, &out, &err) == SDF_OK);
+        test_compare(cases[k], sdf_tensor_f32p(out), sdf_tensor_f32p(eps), (size_t)sdf_tensor_numel(eps),
+                     1e-4, 5e-5);
+        /* strength 0 is bit-identical to the base model */
+        sdf_lora_opts z = {.strength_model = 0.0, .strength_clip = 0.5, .fp32_text_encoder = true};
+        sdf_model *m0 = NULL;
+        sdf_clip *c0 = NULL;
+        REQUIRE(sdf_lora_apply(l, g_model, g_clip, &z, &m0, &c0, NULL, &err) == SDF_OK);
+        sdf_tensor *o0 = NULL, *ob = NULL;
+        REQUIRE(sdf_unet_forward(m0, x, t, ctx, NULL, &o0, &err) == SDF_OK);
+        REQUIRE(sdf_unet_forward(g_model, x, t, ctx, NULL, &ob, &err) == SDF_OK);
+        CHECK(o0->nbytes == ob->nbytes && memcmp(o0->data, ob->data, o0->nbytes) == 0);
+        sdf_tensor_release(o0); sdf_tensor_release(ob);
+        sdf_model_release(m0); sdf_clip_release(c0);
+        sdf_tensor_release(out); sdf_tensor_release(x); sdf_tensor_release(ctx);
+        sdf_tensor_release(ts); sdf_tensor_release(eps);
+        sdf_st_close(g);
+    }
+    sdf_model_release(m);
+    sdf_clip_release(c);
+    sdf_lora_free(l);
+}
+
 int main(void) {
     RUN(test_reference_merge);
     RUN(test_formats);
     RUN(test_wrong_arch);
     RUN(test_merge);
+    RUN(test_reference_outputs);
     sdf_model_release(g_model);
     sdf_clip_release(g_clip);
     sdf_clip_release(g_clip16);

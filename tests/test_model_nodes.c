@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/base/sha256.h"
 #include "../core/graph/nodecall_int.h"
 #include "../core/models/checkpoint.h"
 #include "../nodes/nodes.h"
@@ -24,7 +25,23 @@ static void on_note(void *u, const char *id, const char *k, const char *v) {
 }
 static void on_input(void *u, const char *id, const char *p, const char *r) { (void)u; (void)id; (void)p; (void)r; n_inputs++; }
 
-static sdf_call_host host = {.warn = on_warn, .note = on_note, .note_input_file = on_input};
+/* The runtime remembers file hashes by path; so does this host (hashing is not under test). */
+static char sha_path[4][512], sha_hex[4][65];
+static int n_sha;
+static sdf_status on_sha(void *u, const char *path, char hex[65], sdf_error *err) {
+    (void)u;
+    for (int i = 0; i < n_sha; i++)
+        if (!strcmp(sha_path[i], path)) { memcpy(hex, sha_hex[i], 65); return SDF_OK; }
+    sdf_status st = sdf_sha256_file(path, hex, err);
+    if (!st && n_sha < 4) {
+        snprintf(sha_path[n_sha], sizeof sha_path[0], "%s", path);
+        memcpy(sha_hex[n_sha++], hex, 65);
+    }
+    return st;
+}
+
+static sdf_call_host host = {.warn = on_warn, .note = on_note, .note_input_file = on_input,
+                             .file_sha256 = on_sha};
 static sdf_registry reg;
 static sdf_builtin_storage storage;
 

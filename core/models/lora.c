@@ -286,8 +286,10 @@ static float *cp_expand(const mat *t, const mat *b, const mat *a, int64_t *P, in
 }
 
 /* Computes the delta of a LoRA/LoHa/LoKr patch (numel = W's) and its alpha factor. */
+/* fuse_w: when non-NULL and the patch is a plain LoRA, W += f32(s*alpha/rank) * (up @ down) is
+ * done in place by one GEMM (beta 1; no delta buffer) and fuse_w itself is returned. */
 static float *patch_delta(const sdf_lora *l, const patch *p, int64_t wnumel, double *alpha_s,
-                          char *why, size_t whycap, sdf_error *err) {
+                          float *fuse_w, double s, char *why, size_t whycap, sdf_error *err) {
     mat a, b, c, d, e, f, g;
     float *out = NULL;
     *alpha_s = 1.0;
@@ -331,6 +333,12 @@ static float *patch_delta(const sdf_lora *l, const patch *p, int64_t wnumel, dou
             snprintf(why, whycap, "LoRA up [%lld x %lld] @ down [%lld x %lld] does not give the "
                      "weight's %lld elements", (long long)rows(&a), (long long)cols(&a),
                      (long long)r, (long long)in, (long long)wnumel);
+        } else if (fuse_w) {
+            float c = (float)(s * *alpha_s);
+            if (rows(&a) > 0 && in > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows(&a), (int)in,
+                            (int)r, c, a.p, (int)r, down, (int)in, 1.0f, fuse_w, (int)in);
+            out = fuse_w;
         } else if ((out = sdf_malloc((size_t)wnumel * sizeof *out))) {
             mm(a.p, down, out, rows(&a), r, in);
         }
@@ -535,7 +543,8 @@ static sdf_tensor *compute_patch(const sdf_lora *l, const patch *p, sdf_wstore *
         return W;
     }
     double alpha_s;
-    float *dW = patch_delta(l, p, n, &alpha_s, why, sizeof why, &e2);
+    bool fuse = p->type == P_LORA && p->dora < 0;
+    float *dW = patch_delta(l, p, n, &alpha_s, fuse ? w : NULL, s, why, sizeof why, &e2);
     if (!dW) {
         add_msg(rep, "%s: %s", p->key, why[0] ? why : "cannot compute the patch");
         sdf_tensor_release(W);
@@ -554,6 +563,7 @@ static sdf_tensor *compute_patch(const sdf_lora *l, const patch *p, sdf_wstore *
         }
         return W;
     }
+    if (dW == w) return W; /* fused LoRA */
     float c = (float)(s * alpha_s);
     for (int64_t i = 0; i < n; i++) {
         float d = c * dW[i];
