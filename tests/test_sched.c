@@ -143,7 +143,10 @@ static void run_direct(const char *json, int workers, direct *d) {
     if (nerr) return;
     int *order = NULL, n = 0;
     if (sdf_graph_plan(d->g, &order, &n, &e)) return;
-    sdf_call_host host = {.cancelled = no_cancel};
+    static sdf_paths paths;
+    sdf_paths_init_defaults(&paths);
+    paths.output_dir = "ts_out";
+    sdf_call_host host = {.cancelled = no_cancel, .paths = &paths};
     sdf_sched_params sp = {.g = d->g, .order = order, .n_order = n, .host = &host,
                            .n_workers = workers, .results = d->res};
     sdf_error_clear(&d->err);
