@@ -131,6 +131,11 @@ EOF
     grep -q "ImageInvert" out.txt && ok "runs show lists nodes" || bad "runs show"
     expect_rc "re-run (cached)" 0 "$BIN" run img.json --output out --sweep 3.filename_prefix=a,b
     [[ -f out/a_00001_.png && -f out/b_00001_.png ]] && ok "sweep wrote both" || bad "sweep outputs"
+    "$BIN" runs list --json >list.json 2>/dev/null
+    /usr/bin/python3 -c "
+import json; r = json.load(open('list.json'))
+s = [x['sweep_id'] for x in r if x['sweep_id']]
+assert len(s) == 2 and s[0] == s[1], r" && ok "sweep runs share one sweep id" || bad "sweep id"
     expect_rc "runs diff" 0 "$BIN" runs diff 1 2
     grep -q "filename_prefix" out.txt && ok "runs diff shows the input" || { bad "runs diff"; cat out.txt; }
     expect_rc "replay --verify" 0 "$BIN" runs replay 1 --verify --output out
