@@ -171,6 +171,42 @@ else
     echo "skip real run (image nodes not implemented yet)"
 fi
 
+# ---- txt2img on the tiny reference checkpoint: replay --verify, and Ctrl-C mid-sampling ------
+REF=$SHARED/reference
+if [[ -f $REF/tiny-sd1.safetensors && -d $REF/clip-vocab ]] && implemented KSampler && implemented VAEDecode; then
+    mkdir -p tm/checkpoints
+    ln -sf "$REF/tiny-sd1.safetensors" tm/checkpoints/tiny.safetensors
+    cat >t2i.json <<'EOF'
+{"4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "tiny.safetensors"}},
+ "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+ "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a cat", "clip": ["4", 1]}},
+ "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
+ "3": {"class_type": "KSampler", "inputs": {"seed": 18446744073709551615, "steps": 3, "cfg": 7,
+       "sampler_name": "euler", "scheduler": "normal", "denoise": 1, "model": ["4", 0],
+       "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
+ "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+ "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "t2i"}}}
+EOF
+    M=(--models tm --clip-vocab "$REF/clip-vocab" --output t2i-out --db t2i.db)
+    expect_rc "txt2img on the tiny checkpoint" 0 "$BIN" run t2i.json "${M[@]}"
+    [[ -f t2i-out/t2i_00001_.png ]] && ok "txt2img wrote its PNG" || bad "txt2img PNG"
+    expect_rc "txt2img replay --verify" 0 "$BIN" runs replay 1 --verify "${M[@]}"
+    grep -q "OK: 1 input file unchanged, 1 output bit-identical" out.txt && ok "txt2img replay bit-identical" \
+        || { bad "txt2img replay"; cat out.txt; }
+    "$BIN" run t2i.json "${M[@]}" --set 3.steps=2000 >int.out 2>int.err &
+    pid=$!
+    for _ in $(seq 1 600); do grep -q "node 3" int.err 2>/dev/null && break; sleep 0.05; done
+    sleep 0.3
+    kill -INT "$pid"
+    wait "$pid"
+    rc=$?
+    [[ $rc == 130 ]] && ok "Ctrl-C mid-sampling exits 130" || { bad "Ctrl-C: rc $rc"; cat int.err | tail -5; }
+    "$BIN" runs list --status interrupted --db t2i.db >out.txt 2>&1
+    grep -q interrupted out.txt && ok "interrupted run recorded" || bad "interrupted run not recorded"
+else
+    echo "skip txt2img (no tiny reference checkpoint or sampler)"
+fi
+
 # ---- a failing run is logged as failed with the node named -----------------------------------
 mkdir -p models/checkpoints
 head -c 100 /dev/zero >models/checkpoints/broken.safetensors
