@@ -53,6 +53,9 @@ static int put(sdf_wstore *w, const char *name, int64_t d0, int64_t d1, float sc
 }
 
 int main(int argc, char **argv) {
+    char blas_msg[256] = "";
+    if (sdf_blas_fix_coretype(argc, argv, blas_msg, sizeof blas_msg) != SDF_BLAS_OK && blas_msg[0])
+        fprintf(stderr, "%s\n", blas_msg);
     bool      sd2 = argc > 1 && strcmp(argv[1], "sd2") == 0;
     int       reps = argc > 2 ? atoi(argv[2]) : 5;
     int       threads = argc > 3 ? atoi(argv[3]) : 2;

@@ -757,6 +757,39 @@ static void test_save_load_latent(void) {
     call_done(&k);
 }
 
+static void test_bad_latent_files(void) {
+    sdf_error e = {0};
+    char path[2100];
+    /* a truncated .latent (header promises more than the file has) and one without the tensor */
+    snprintf(path, sizeof path, "%s/trunc.latent", g_in);
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    const char hdr[] = "{\"latent_tensor\":{\"dtype\":\"F32\",\"shape\":[1,4,8,8],\"data_offsets\":[0,1024]}}";
+    uint64_t n = sizeof hdr - 1;
+    fwrite(&n, 8, 1, f);
+    fwrite(hdr, 1, sizeof hdr - 1, f);
+    fwrite("abcd", 1, 4, f);
+    fclose(f);
+    call k;
+    call_init(&k, "LoadLatent");
+    arg(&k, "latent", sdf_value_string("trunc.latent"));
+    CHECK(run(&k, &e) != SDF_OK);
+    CHECK(strstr(e.path, "trunc.latent") || strstr(e.msg, "trunc.latent"));
+    call_done(&k);
+    sdf_st_writer *w = sdf_st_writer_new();
+    sdf_tensor *t = filled(4, (int64_t[]){1, 4, 1, 1}, 1.0f);
+    sdf_st_writer_add(w, "other", t, &e);
+    snprintf(path, sizeof path, "%s/empty.latent", g_in);
+    REQUIRE(sdf_st_writer_save(w, path, &e) == SDF_OK);
+    sdf_st_writer_free(w);
+    sdf_tensor_release(t);
+    call_init(&k, "LoadLatent");
+    arg(&k, "latent", sdf_value_string("empty.latent"));
+    CHECK(run(&k, &e) == SDF_ERR_NOT_FOUND);
+    CHECK(strcmp(e.node_id, "9") == 0);
+    call_done(&k);
+}
+
 static void test_pyjson(void) {
     cJSON *j = cJSON_Parse("{\"a\": [1e-05, 1e16, 0.1, 2.5e-7, 123.456, -3, true, null], "
                            "\"b\": \"q\\\"\\n\\u0001\\ud83d\\ude00\", \"c\": {}}");
@@ -800,6 +833,7 @@ int main(void) {
     RUN(test_mask_nodes);
     RUN(test_load_and_save_image);
     RUN(test_save_load_latent);
+    RUN(test_bad_latent_files);
     RUN(test_pyjson);
     rm_rf(g_root);
     return test_summary();
