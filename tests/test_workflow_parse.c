@@ -178,6 +178,14 @@ static void survive(const char *text, size_t len, const sdf_registry *reg) {
     cJSON *j = sdf_diags_to_json(&d, g);
     cJSON_Delete(j);
     cJSON *c = sdf_graph_canonical(g);
+    char *ctext = c ? cJSON_PrintUnformatted(c) : NULL;
+    cJSON *back = NULL;
+    if (ctext) { /* the canonical form always reads back */
+        sdf_status st = sdf_json_parse(ctext, strlen(ctext), "canonical", &back, &e);
+        CHECKF(st == SDF_OK, "%s: %.200s", e.msg, ctext);
+    }
+    cJSON_Delete(back);
+    cJSON_free(ctext);
     cJSON_Delete(c);
     sdf_diags_deinit(&d);
     sdf_graph_free(g);
