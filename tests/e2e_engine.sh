@@ -143,6 +143,15 @@ assert len(s) == 2 and s[0] == s[1], r" && ok "sweep runs share one sweep id" ||
     expect_rc "runs export" 0 "$BIN" runs export 1
     /usr/bin/python3 -c "import json,sys; d=json.load(open('out.txt')); assert d['status']=='succeeded' and d['outputs']" \
         && ok "runs export JSON" || bad "runs export JSON"
+    expect_rc "run --only 2 --save-intermediates" 0 "$BIN" run img.json --only 2 --save-intermediates inter --output out
+    /usr/bin/python3 - inter/2.0.safetensors <<'EOF' && ok "intermediate IMAGE saved as [B,H,W,C] f32" || bad "intermediates"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+assert h["image"]["shape"] == [1, 48, 64, 3] and h["image"]["dtype"] == "F32", h
+EOF
+    [[ ! -e inter/3.0.safetensors ]] && ok "--only ran no SaveImage" || bad "--only ran too much"
     cat >partial.json <<'EOF'
 {"1": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 32, "batch_size": 1, "color": 0}},
  "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "good"}},
