@@ -141,14 +141,14 @@ static int cmd_show(sdf_cli *c, sdf_runlog *rl, const char *id) {
     printf("  source    %s (%s)\n", sv(r, "source_path") ? sv(r, "source_path") : "-",
            sv(r, "source_format") ? sv(r, "source_format") : "-");
     printf("  workflow  sha256 %s\n", sv(r, "api_sha256"));
-    if (sv(r, "overrides")) printf("  overrides %s\n", sv(r, "overrides"));
-    if (sv(r, "tags")) printf("  tags      %s\n", sv(r, "tags"));
-    if (sv(r, "note")) printf("  note      %s\n", sv(r, "note"));
-    if (sv(r, "sweep_id")) printf("  sweep     %s\n", sv(r, "sweep_id"));
+    if (str(r, "overrides")) printf("  overrides %s\n", sv(r, "overrides"));
+    if (str(r, "tags")) printf("  tags      %s\n", sv(r, "tags"));
+    if (str(r, "note")) printf("  note      %s\n", sv(r, "note"));
+    if (str(r, "sweep_id")) printf("  sweep     %s\n", sv(r, "sweep_id"));
     printf("  sdflow    %s (%s), %.0f threads, GEMM %s, host %s\n", sv(r, "version"),
            sv(r, "git_rev"), num(r, "threads"), sv(r, "gemm_core") ? sv(r, "gemm_core") : "?",
            sv(r, "host"));
-    if (sv(r, "error")) printf("  error     %s\n", sv(r, "error"));
+    if (str(r, "error")) printf("  error     %s\n", sv(r, "error"));
     printf("\n  %-8s %-28s %-10s %6s %10s %10s\n", "node", "class", "status", "cached",
            "start ms", "ms");
     for (const cJSON *n = cJSON_GetObjectItem(r, "nodes")->child; n; n = n->next)

@@ -131,6 +131,11 @@ EOF
     grep -q "ImageInvert" out.txt && ok "runs show lists nodes" || bad "runs show"
     expect_rc "re-run (cached)" 0 "$BIN" run img.json --output out --sweep 3.filename_prefix=a,b
     [[ -f out/a_00001_.png && -f out/b_00001_.png ]] && ok "sweep wrote both" || bad "sweep outputs"
+    "$BIN" runs list --json >list.json 2>/dev/null
+    /usr/bin/python3 -c "
+import json; r = json.load(open('list.json'))
+s = [x['sweep_id'] for x in r if x['sweep_id']]
+assert len(s) == 2 and s[0] == s[1], r" && ok "sweep runs share one sweep id" || bad "sweep id"
     expect_rc "runs diff" 0 "$BIN" runs diff 1 2
     grep -q "filename_prefix" out.txt && ok "runs diff shows the input" || { bad "runs diff"; cat out.txt; }
     expect_rc "replay --verify" 0 "$BIN" runs replay 1 --verify --output out
@@ -138,6 +143,26 @@ EOF
     expect_rc "runs export" 0 "$BIN" runs export 1
     /usr/bin/python3 -c "import json,sys; d=json.load(open('out.txt')); assert d['status']=='succeeded' and d['outputs']" \
         && ok "runs export JSON" || bad "runs export JSON"
+    expect_rc "run --only 2 --save-intermediates" 0 "$BIN" run img.json --only 2 --save-intermediates inter --output out
+    /usr/bin/python3 - inter/2.0.safetensors <<'EOF' && ok "intermediate IMAGE saved as [B,H,W,C] f32" || bad "intermediates"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+assert h["image"]["shape"] == [1, 48, 64, 3] and h["image"]["dtype"] == "F32", h
+EOF
+    [[ ! -e inter/3.0.safetensors ]] && ok "--only ran no SaveImage" || bad "--only ran too much"
+    cat >partial.json <<'EOF'
+{"1": {"class_type": "EmptyImage", "inputs": {"width": 32, "height": 32, "batch_size": 1, "color": 0}},
+ "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "good"}},
+ "3": {"class_type": "ImageInvert", "inputs": {"image": ["77", 0]}},
+ "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "dropped"}}}
+EOF
+    expect_rc "run --strict with a broken output" 1 "$BIN" run --strict partial.json --output part
+    [[ ! -e part/good_00001_.png ]] && ok "--strict ran nothing" || bad "--strict ran something"
+    expect_rc "run with a broken output (exit 3)" 3 "$BIN" run partial.json --output part
+    [[ -f part/good_00001_.png && ! -e part/dropped_00001_.png ]] && ok "the valid output ran" || bad "partial outputs"
+    grep -q 'output node 4 (SaveImage) will not run' err.txt && ok "dropped output named" || bad "dropped output not named"
     if [[ -f out/e2e_00001_.png ]]; then
         expect_rc "run from PNG" 0 "$BIN" run out/e2e_00001_.png --output out
     fi
@@ -153,6 +178,42 @@ assert ex["data"]["output"]["images"][0]["filename"].endswith(".png"), ex
 EOF
 else
     echo "skip real run (image nodes not implemented yet)"
+fi
+
+# ---- txt2img on the tiny reference checkpoint: replay --verify, and Ctrl-C mid-sampling ------
+REF=$SHARED/reference
+if [[ -f $REF/tiny-sd1.safetensors && -d $REF/clip-vocab ]] && implemented KSampler && implemented VAEDecode; then
+    mkdir -p tm/checkpoints
+    ln -sf "$REF/tiny-sd1.safetensors" tm/checkpoints/tiny.safetensors
+    cat >t2i.json <<'EOF'
+{"4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "tiny.safetensors"}},
+ "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+ "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a cat", "clip": ["4", 1]}},
+ "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
+ "3": {"class_type": "KSampler", "inputs": {"seed": 18446744073709551615, "steps": 3, "cfg": 7,
+       "sampler_name": "euler", "scheduler": "normal", "denoise": 1, "model": ["4", 0],
+       "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]}},
+ "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+ "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "t2i"}}}
+EOF
+    M=(--models tm --clip-vocab "$REF/clip-vocab" --output t2i-out --db t2i.db)
+    expect_rc "txt2img on the tiny checkpoint" 0 "$BIN" run t2i.json "${M[@]}"
+    [[ -f t2i-out/t2i_00001_.png ]] && ok "txt2img wrote its PNG" || bad "txt2img PNG"
+    expect_rc "txt2img replay --verify" 0 "$BIN" runs replay 1 --verify "${M[@]}"
+    grep -q "OK: 1 input file unchanged, 1 output bit-identical" out.txt && ok "txt2img replay bit-identical" \
+        || { bad "txt2img replay"; cat out.txt; }
+    "$BIN" run t2i.json "${M[@]}" --set 3.steps=2000 >int.out 2>int.err &
+    pid=$!
+    for _ in $(seq 1 600); do grep -q "node 3" int.err 2>/dev/null && break; sleep 0.05; done
+    sleep 0.3
+    kill -INT "$pid"
+    wait "$pid"
+    rc=$?
+    [[ $rc == 130 ]] && ok "Ctrl-C mid-sampling exits 130" || { bad "Ctrl-C: rc $rc"; cat int.err | tail -5; }
+    "$BIN" runs list --status interrupted --db t2i.db >out.txt 2>&1
+    grep -q interrupted out.txt && ok "interrupted run recorded" || bad "interrupted run not recorded"
+else
+    echo "skip txt2img (no tiny reference checkpoint or sampler)"
 fi
 
 # ---- a failing run is logged as failed with the node named -----------------------------------

@@ -143,7 +143,10 @@ static void run_direct(const char *json, int workers, direct *d) {
     if (nerr) return;
     int *order = NULL, n = 0;
     if (sdf_graph_plan(d->g, &order, &n, &e)) return;
-    sdf_call_host host = {.cancelled = no_cancel};
+    static sdf_paths paths;
+    sdf_paths_init_defaults(&paths);
+    paths.output_dir = "ts_out";
+    sdf_call_host host = {.cancelled = no_cancel, .paths = &paths};
     sdf_sched_params sp = {.g = d->g, .order = order, .n_order = n, .host = &host,
                            .n_workers = workers, .results = d->res};
     sdf_error_clear(&d->err);
@@ -359,6 +362,61 @@ static void test_disk_cache_and_intermediates(void) {
     sdf_runtime_free(rt);
 }
 
+static sdf_value *image(int64_t side, float fill) {
+    sdf_error e;
+    sdf_tensor *t = sdf_tensor_f32(&e, 4, (int64_t)1, side, side, (int64_t)3);
+    if (!t) return NULL;
+    for (int64_t i = 0; i < sdf_tensor_numel(t); i++) sdf_tensor_f32p(t)[i] = fill;
+    sdf_value *v = sdf_value_tensor(SDF_VT_IMAGE, t);
+    sdf_tensor_release(t);
+    return v;
+}
+
+static void test_cache_lru(void) {
+    /* memory: 3 images of 64x64x3 f32 (48 KiB each) in a 100 KiB budget keep the 2 newest */
+    sdf_cache *c = NULL;
+    sdf_error e;
+    system("rm -rf ts_lru");
+    REQUIRE(sdf_cache_new(100 * 1024, "ts_lru", 120 * 1024, &c, &e) == SDF_OK);
+    uint8_t k[3][32];
+    memset(k, 0, sizeof k);
+    for (int i = 0; i < 3; i++) {
+        k[i][0] = (uint8_t)(i + 1);
+        sdf_value *v = image(64, (float)i);
+        sdf_cache_put(c, k[i], 1, &v);
+        sdf_value_release(v);
+        if (i == 1) { /* touch key 0 so key 1 is the least recently used */
+            struct timespec tick = {0, 30 * 1000000L}; /* file times are coarse (jiffies) */
+            nanosleep(&tick, NULL);
+            sdf_value *got = NULL;
+            CHECK(sdf_cache_get(c, k[0], 1, &got));
+            sdf_value_release(got);
+        }
+        struct timespec ts = {0, 30 * 1000000L}; /* distinct (coarse) mtimes for the disk LRU */
+        if (i < 2) nanosleep(&ts, NULL);
+    }
+    sdf_cache_stats st;
+    sdf_cache_stats_get(c, &st);
+    CHECKF(st.entries == 2 && st.evictions == 1 && st.bytes >= 2 * 64 * 64 * 3 * 4 &&
+               st.bytes < 2 * 64 * 64 * 3 * 4 + 2048, /* + value headers */
+           "entries %zu evictions %lld bytes %zu", st.entries, (long long)st.evictions, st.bytes);
+    CHECK(st.disk_writes == 3);
+    sdf_cache_free(c);
+    /* disk: 3 files of ~48 KiB in a 120 KiB budget: the oldest (key 1, never read back) went */
+    REQUIRE(sdf_cache_new(0, "ts_lru", 120 * 1024, &c, &e) == SDF_OK);
+    sdf_value *got = NULL;
+    CHECK(!sdf_cache_get(c, k[1], 1, &got));
+    CHECK(sdf_cache_get(c, k[2], 1, &got));
+    CHECK(got && got->type == SDF_VT_IMAGE && sdf_tensor_f32p(got->u.tensor)[100] == 2.0f);
+    sdf_value_release(got);
+    got = NULL;
+    CHECK(sdf_cache_get(c, k[0], 1, &got) && sdf_tensor_f32p(got->u.tensor)[5] == 0.0f);
+    sdf_value_release(got);
+    sdf_cache_stats_get(c, &st);
+    CHECK(st.disk_hits == 2 && st.misses == 1);
+    sdf_cache_free(c);
+}
+
 int main(void) {
     reg = fake_registry();
     RUN(test_topological_order);
@@ -367,5 +425,6 @@ int main(void) {
     RUN(test_cache);
     RUN(test_cancel);
     RUN(test_disk_cache_and_intermediates);
+    RUN(test_cache_lru);
     return test_summary();
 }

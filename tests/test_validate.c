@@ -6,6 +6,7 @@
 
 #include "../core/graph/graph.h"
 #include "../core/io/workflow.h"
+#include "../core/sdflow.h"
 #include "fake_nodes.h"
 #include "testing.h"
 
@@ -293,6 +294,45 @@ static void test_suggest(void) {
     CHECK(sdf_registry_suggest(&reg, "CompletelyDifferentThing") == NULL);
 }
 
+static void test_overrides(void) {
+    cJSON *r = NULL;
+    sdf_error e;
+    const char *json = wf(GOOD_INPUTS);
+    REQUIRE(sdf_json_parse(json, strlen(json), "o.json", &r, &e) == SDF_OK);
+    CHECK(sdf_apply_override(r, &reg, "3.seed=18446744073709551615", &e) == SDF_OK);
+    CHECK(sdf_apply_override(r, &reg, "3.cfg=4.5", &e) == SDF_OK);
+    CHECK(sdf_apply_override(r, &reg, "3.add_noise=false", &e) == SDF_OK);
+    CHECK(sdf_apply_override(r, &reg, "3.text=a, b = c", &e) == SDF_OK);
+    CHECK(sdf_apply_override(r, &reg, "3.latent_image=[\"2\", 0]", &e) == SDF_OK);
+    CHECK(sdf_apply_override(r, &reg, "3.steps=abc", &e) == SDF_ERR_INVALID);
+    CHECK(strstr(e.msg, "not an integer") != NULL);
+    CHECK(sdf_apply_override(r, &reg, "3.nope=1", &e) == SDF_ERR_NOT_FOUND);
+    CHECK(strstr(e.msg, "no input 'nope'") != NULL);
+    CHECK(sdf_apply_override(r, &reg, "99.seed=1", &e) == SDF_ERR_NOT_FOUND);
+    CHECK(sdf_apply_override(r, &reg, "3seed1", &e) == SDF_ERR_INVALID);
+    CHECK(sdf_apply_override(r, &reg, "3.model=5", &e) == SDF_ERR_INVALID);
+    const cJSON *in = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "3"), "inputs");
+    int64_t i;
+    bool u;
+    CHECK(sdf_json_number_int(cJSON_GetObjectItem(in, "seed"), &i, &u) == SDF_JNUM_INT &&
+          u && (uint64_t)i == UINT64_MAX);
+    CHECK(cJSON_GetObjectItem(in, "cfg")->valuedouble == 4.5);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(in, "add_noise")));
+    CHECK_STR(cJSON_GetObjectItem(in, "text")->valuestring, "a, b = c");
+    /* the result validates */
+    sdf_graph *g = NULL;
+    REQUIRE(sdf_graph_build(r, &reg, &g, &e) == SDF_OK);
+    sdf_diags d;
+    sdf_diags_init(&d);
+    REQUIRE(sdf_graph_validate(g, NULL, &d, &e) == SDF_OK);
+    CHECK(d.n_errors == 0);
+    const sdf_graph_node *n3 = &g->nodes[sdf_graph_find(g, "3")];
+    CHECK(n3->literal[1] && n3->literal[1]->u.integer.is_u64);
+    CHECK(n3->literal[7] && !n3->literal[7]->u.b);
+    sdf_diags_deinit(&d);
+    sdf_graph_free(g);
+}
+
 int main(void) {
     reg = fake_registry();
     RUN(test_invalid_workflows);
@@ -300,5 +340,6 @@ int main(void) {
     RUN(test_all_at_once_and_json);
     RUN(test_only_targets);
     RUN(test_suggest);
+    RUN(test_overrides);
     return test_summary();
 }

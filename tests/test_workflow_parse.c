@@ -178,6 +178,14 @@ static void survive(const char *text, size_t len, const sdf_registry *reg) {
     cJSON *j = sdf_diags_to_json(&d, g);
     cJSON_Delete(j);
     cJSON *c = sdf_graph_canonical(g);
+    char *ctext = c ? cJSON_PrintUnformatted(c) : NULL;
+    cJSON *back = NULL;
+    if (ctext) { /* the canonical form always reads back */
+        sdf_status st = sdf_json_parse(ctext, strlen(ctext), "canonical", &back, &e);
+        CHECKF(st == SDF_OK, "%s: %.200s", e.msg, ctext);
+    }
+    cJSON_Delete(back);
+    cJSON_free(ctext);
     cJSON_Delete(c);
     sdf_diags_deinit(&d);
     sdf_graph_free(g);
@@ -246,6 +254,7 @@ static void test_sample_validates_and_canonicalises(void) {
     cJSON *c = sdf_graph_canonical(g);
     char *p = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "4"));
     CHECKF(strstr(p, "\"seed\":18446744073709551615") && strstr(p, "\"steps\":20,") &&
+               strstr(p, "\"cfg\":8.0,") && strstr(p, "\"denoise\":1.0,") &&
                strstr(p, "\"model\":[\"9\",0]"), "%s", p);
     cJSON_free(p);
     p = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "2"));

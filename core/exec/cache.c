@@ -153,12 +153,12 @@ static bool disk_get(sdf_cache *c, const uint8_t key[32], int n, sdf_value **out
 typedef struct dfile {
     char   *name;
     off_t   size;
-    time_t  mtime;
+    int64_t mtime_ns;
 } dfile;
 
 static int by_age(const void *a, const void *b) {
     const dfile *x = a, *y = b;
-    return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+    return x->mtime_ns < y->mtime_ns ? -1 : x->mtime_ns > y->mtime_ns;
 }
 
 /* Deletes the oldest files until the directory's .safetensors fit the budget. */
@@ -185,7 +185,7 @@ static void disk_trim(sdf_cache *c) {
         }
         v[n].name = sdf_strdup(de->d_name);
         v[n].size = sb.st_size;
-        v[n].mtime = sb.st_mtime;
+        v[n].mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
         if (!v[n].name) break;
         total += (uint64_t)sb.st_size;
         n++;
@@ -240,6 +240,11 @@ bool sdf_cache_get(sdf_cache *c, const uint8_t key[32], int n, sdf_value **outs)
             e->used = ++c->clock;
             c->st.hits++;
             pthread_mutex_unlock(&c->mu);
+            if (c->dir) { /* keep the disk copy young too: LRU across processes */
+                char path[4200];
+                disk_path(c, key, path, sizeof path);
+                utimensat(AT_FDCWD, path, NULL, 0);
+            }
             return true;
         }
     pthread_mutex_unlock(&c->mu);

@@ -8,6 +8,7 @@
 
 #include "../base/alloc.h"
 #include "../io/workflow.h"
+#include "coerce.h"
 
 /* ComfyUI's is_link: a 2-element array whose first element is a string and second a number. */
 static bool parse_link(const cJSON *v, char **src, int64_t *out) {
@@ -112,8 +113,19 @@ sdf_status sdf_graph_build(cJSON *root, const sdf_registry *reg, sdf_graph **out
 
 static cJSON *value_json(const sdf_value *v) {
     switch (v->type) {
-    case SDF_VT_INT: return sdf_json_int_item(v->u.integer.i, v->u.integer.is_u64);
-    case SDF_VT_FLOAT: return cJSON_CreateNumber(v->u.f);
+    case SDF_VT_INT: {
+        /* raw decimal text: exact for every u64, and printed as an integer by any printer */
+        char buf[32];
+        sdf_int_text(v->u.integer.i, v->u.integer.is_u64, buf, sizeof buf);
+        return cJSON_CreateRaw(buf);
+    }
+    case SDF_VT_FLOAT: {
+        /* Python's repr ("8.0", "0.87"), as ComfyUI's validation writes floats back */
+        if (!isfinite(v->u.f)) return cJSON_CreateNumber(v->u.f);
+        char buf[40];
+        sdf_py_float_repr(v->u.f, buf, sizeof buf);
+        return cJSON_CreateRaw(buf);
+    }
     case SDF_VT_BOOLEAN: return cJSON_CreateBool(v->u.b);
     case SDF_VT_STRING:
     case SDF_VT_COMBO: return cJSON_CreateString(v->u.s);

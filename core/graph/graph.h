@@ -126,8 +126,9 @@ sdf_status sdf_graph_plan(const sdf_graph *g, int **order, int *n, sdf_error *er
 /* Closest registry class name to `name` (edit distance, case-insensitive), or NULL. */
 const char *sdf_registry_suggest(const sdf_registry *reg, const char *name);
 
-/* The canonical API JSON of the graph: every node with class_type, coerced literals (exact
- * integers), links, and _meta when present. NEW tree. */
+/* The canonical API JSON of the graph: every node with inputs (coerced literals; INT and FLOAT
+ * as cJSON_Raw items holding exact decimal text and Python's float repr, e.g. 20 and 8.0, as
+ * ComfyUI writes them back after validation), class_type, and _meta when present. NEW tree. */
 cJSON *sdf_graph_canonical(const sdf_graph *g);
 
 #endif
