@@ -488,7 +488,8 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
     if (!st) {
         sdf_call_host host = {
             .user = &c, .paths = &rt->p.paths, .pool = rt->pool, .resources = rt->p.resources,
-            .prompt = canon, .workflow_text = res->ui_text, .progress = host_progress,
+            .prompt = canon, .workflow_text = res->ui_text, .fp32_text_enc = rt->p.fp32_text_enc,
+            .progress = host_progress,
             .cancelled = host_cancelled, .warn = host_warn,
             .note_input_file = host_note_input_file, .note_output_file = host_note_output_file,
             .note = host_note, .file_sha256 = host_file_sha256};

@@ -25,8 +25,7 @@ static const char *find_vocab_dir(const sdf_paths *p, char *buf, size_t cap) {
 
 static void fill_opts(sdf_node_call *c, sdf_checkpoint_opts *o, char *vbuf, size_t cap) {
     memset(o, 0, sizeof *o);
-    /* --fp32-text-enc is not reachable through the node API yet: the f16 default (ComfyUI's)
-     * applies. */
+    o->fp32_text_encoder = sdf_call_fp32_text_enc(c);
     o->clip_vocab_dir = find_vocab_dir(sdf_call_paths(c), vbuf, cap);
 }
 

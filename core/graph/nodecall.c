@@ -110,6 +110,7 @@ const sdf_paths *sdf_call_paths(const sdf_node_call *c) { return c->host ? c->ho
 sdf_pool *sdf_call_pool(const sdf_node_call *c) { return c->host ? c->host->pool : NULL; }
 void *sdf_call_resources(const sdf_node_call *c) { return c->host ? c->host->resources : NULL; }
 const cJSON *sdf_call_prompt(const sdf_node_call *c) { return c->host ? c->host->prompt : NULL; }
+bool sdf_call_fp32_text_enc(const sdf_node_call *c) { return c->host && c->host->fp32_text_enc; }
 const char *sdf_call_workflow_text(const sdf_node_call *c) {
     return c->host ? c->host->workflow_text : NULL;
 }

@@ -17,6 +17,7 @@ typedef struct sdf_call_host {
     void *resources;
     const cJSON *prompt;
     const char  *workflow_text;
+    bool         fp32_text_enc; /* --fp32-text-enc: keep text-encoder weights f32 */
     void (*progress)(void *user, const char *node_id, int64_t value, int64_t max);
     bool (*cancelled)(void *user);
     void (*warn)(void *user, const char *node_id, const char *msg);

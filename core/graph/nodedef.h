@@ -145,6 +145,8 @@ void sdf_call_note(sdf_node_call *c, const char *key, const char *value);
  * came from (NULL when the input was API format). Borrowed. */
 const cJSON *sdf_call_prompt(const sdf_node_call *c);
 const char  *sdf_call_workflow_text(const sdf_node_call *c);
+/* --fp32-text-enc: loaders keep text-encoder weights in f32 instead of ComfyUI's f16 default. */
+bool sdf_call_fp32_text_enc(const sdf_node_call *c);
 /* Runtime-wide resources shared across nodes and runs (the model cache); opaque here. */
 void *sdf_call_resources(const sdf_node_call *c);
 
