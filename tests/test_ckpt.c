@@ -312,6 +312,55 @@ static void test_legacy(void) {
     free(b.d);
 }
 
+/* A1111 textual-inversion layout: the vector sits in a nested dict, found as "string_to_param.*";
+ * zip and legacy containers. */
+static void test_nested_embedding(void) {
+    for (int legacy = 0; legacy < 2; legacy++) {
+        buf p = {0};
+        put1(&p, 0x80); put1(&p, 2);
+        put1(&p, '}');
+        put1(&p, '(');
+        pstr(&p, "string_to_token");
+        put1(&p, '}'); pstr(&p, "*"); pint(&p, 265); put1(&p, 's');
+        pstr(&p, "string_to_param");
+        put1(&p, '}'); pstr(&p, "*");
+        ptensor(&p, "FloatStorage", "7", 8, 0, 2, (int[]){2, 4}, (int[]){4, 1});
+        put1(&p, 's');
+        pstr(&p, "name"); pstr(&p, "emb");
+        pstr(&p, "step"); pint(&p, 10);
+        put1(&p, 'u');
+        put1(&p, '.');
+        buf z = {0};
+        if (!legacy) {
+            zfile f[] = {{"emb/data.pkl", p.d, p.n}, {"emb/data/7", s0, sizeof s0}};
+            make_zip(&z, f, 2);
+        } else {
+            static const unsigned char magic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+            put1(&z, 0x80); put1(&z, 2); put1(&z, 0x8a); put1(&z, 10); put(&z, magic, 10); put1(&z, '.');
+            put1(&z, 0x80); put1(&z, 2); pint(&z, 1001); put1(&z, '.');
+            put1(&z, 0x80); put1(&z, 2); put1(&z, '}'); put1(&z, '.');
+            put(&z, p.d, p.n);
+            put1(&z, 0x80); put1(&z, 2); put1(&z, ']'); put1(&z, '('); pstr(&z, "7"); put1(&z, 'e'); put1(&z, '.');
+            uint64_t cnt = 8;
+            put(&z, &cnt, 8);
+            put(&z, s0, sizeof s0);
+        }
+        sdf_error err;
+        sdf_error_clear(&err);
+        sdf_wstore *w = sdf_wstore_new(&err);
+        sdf_status st = sdf_ckpt_load_memory(z.d, z.n, "emb.pt", w, NULL, &err);
+        CHECKF(st == SDF_OK, "%s: %s", legacy ? "legacy" : "zip", err.msg);
+        CHECK(sdf_wstore_count(w) == 1);
+        sdf_tensor *t = sdf_wstore_get_f32(w, "string_to_param.*", &err);
+        CHECKF(t && t->shape[0] == 2 && t->shape[1] == 4, "%s", legacy ? "legacy" : "zip");
+        if (t) CHECK(sdf_tensor_f32p(t)[7] == 7.0f);
+        sdf_tensor_release(t);
+        sdf_wstore_release(w);
+        free(p.d);
+        free(z.d);
+    }
+}
+
 /* Files written once by torch 1.13's torch.save (tests/fuzz/corpus/fuzz_ckpt/README.md): the
  * values below were printed by torch when they were made. */
 static void check_torch_file(const char *name, bool legacy) {
@@ -371,5 +420,6 @@ int main(void) {
     RUN(test_truncated_and_corrupt);
     RUN(test_legacy);
     RUN(test_torch_files);
+    RUN(test_nested_embedding);
     return test_summary();
 }
