@@ -742,7 +742,10 @@ static sdf_status load_zip(image *im, sdf_wstore *w, const char *add_prefix, sdf
     pv *root = run_pickle(&m, &stop);
     if (!root) { st = err->code ? err->code : SDF_ERR_PARSE; goto done; }
     const pv *sd = unwrap(root);
-    if (!sd || sd->kind != V_DICT) { st = sdf_fail(err, SDF_ERR_PARSE, "checkpoint pickle is not a dict"); goto done; }
+    if (!sd || (sd->kind != V_DICT && sd->kind != V_LIST && sd->kind != V_TUPLE)) {
+        st = sdf_fail(err, SDF_ERR_PARSE, "checkpoint pickle is not a dict or list");
+        goto done;
+    }
     {
         zip_cb_ctx c = {.im = im, .z = &z, .prefix = prefix, .add_prefix = add_prefix, .w = w};
         char name[1024] = "";
@@ -834,7 +837,8 @@ static sdf_status load_legacy(image *im, sdf_wstore *w, const char *add_prefix, 
         p += bytes;
     }
     const pv *sd = unwrap(vals[3]);
-    if (!sd || sd->kind != V_DICT) st = sdf_fail(err, SDF_ERR_PARSE, "checkpoint pickle is not a dict");
+    if (!sd || (sd->kind != V_DICT && sd->kind != V_LIST && sd->kind != V_TUPLE))
+        st = sdf_fail(err, SDF_ERR_PARSE, "checkpoint pickle is not a dict or list");
     if (!st) {
         legacy_cb_ctx c = {.im = im, .keys = keys, .src = src, .add_prefix = add_prefix, .w = w};
         char name[1024] = "";
