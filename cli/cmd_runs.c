@@ -290,6 +290,11 @@ static int cmd_diff(sdf_runlog *rl, const char *ida, const char *idb) {
 
 /* ---- replay ------------------------------------------------------------------------------- */
 
+static void print_line(void *user, const char *line) {
+    (void)user;
+    printf("  %s\n", line);
+}
+
 static int cmd_replay(sdf_cli *c, int argc, char **argv) {
     sdf_run_args a;
     int rc = sdf_run_args_parse(&a, c, argc, argv, usage_text);
@@ -311,89 +316,41 @@ static int cmd_replay(sdf_cli *c, int argc, char **argv) {
         sdf_run_args_free(&a);
         return 1;
     }
+    /* decisions.md: replay reuses the recorded thread count */
     if (!c->threads_set && num(old, "threads") >= 1) c->rp.n_threads = (int)num(old, "threads");
-    /* the recorded --only targets */
-    const char *only = str(old, "only_targets");
-    cJSON *oj = only ? cJSON_Parse(only) : NULL;
-    for (const cJSON *x = oj ? oj->child : NULL; x; x = x->next) {
-        char **nv = sdf_realloc(a.only, ((size_t)a.n_only + 1) * sizeof *nv);
-        if (!nv) break;
-        a.only = nv;
-        a.only[a.n_only++] = sdf_strdup(x->valuestring);
-    }
-    cJSON_Delete(oj);
-    char tag[64];
-    snprintf(tag, sizeof tag, "replay-of:%s", id);
-    const char **tags = sdf_calloc((size_t)a.n_tags + 1, sizeof *tags);
-    for (int i = 0; tags && i < a.n_tags; i++) tags[i] = a.tags[i];
-    if (tags) {
-        tags[a.n_tags++] = tag;
-        sdf_free((void *)a.tags);
-        a.tags = tags;
-    }
+    cJSON_Delete(old);
     sdf_runtime *rt = NULL;
     sdf_error err;
     if (sdf_runtime_new(&c->rp, &rt, &err)) {
         fprintf(stderr, "sdflow: %s\n", err.msg);
-        cJSON_Delete(old);
         sdf_run_args_free(&a);
         return 2;
     }
     sdf_cli_catch_sigint(rt);
+    sdf_replay_params rp = {.verify = a.verify, .tags = a.tags, .n_tags = a.n_tags,
+                            .note = a.note, .report = print_line, .user = c};
     sdf_run_result res;
-    const char *src = str(old, "source_path");
-    rc = sdf_run_one(rt, c, &a, src ? src : "replay", str(old, "api_json"),
-                     str(old, "workflow_ui"), NULL, 0, NULL, &res);
+    int n_diff = 0;
+    if (a.verify) printf("verify: run %s\n", id);
+    sdf_error_clear(&err);
+    sdf_replay(rt, strtoll(id, NULL, 10), &rp, &res, &n_diff, &err);
     sdf_cli_release_sigint();
-    int64_t new_id = res.run_id;
-    sdf_run_result_deinit(&res);
-    if (a.verify) {
-        int n = 0;
-        cJSON *now = NULL;
-        sdf_runlog *log = sdf_runtime_runlog(rt);
-        if (!log || sdf_runlog_export(log, new_id, &now, &err)) {
-            fprintf(stderr, "sdflow: verify: the replay was not recorded\n");
-            n++;
-        } else {
-            printf("verify: run %s against replay %lld\n", id, (long long)new_id);
-            if (strcmp(str(now, "status"), "succeeded")) {
-                printf("  the replay %s\n", str(now, "status"));
-                n++;
-            }
-            /* inputs the original read, hashed again now */
-            for (const cJSON *f = cJSON_GetObjectItem(old, "input_files")->child; f; f = f->next) {
-                char hex[65];
-                sdf_error e;
-                if (sdf_runlog_file_sha256(log, str(f, "path"), hex, NULL, NULL, &e)) {
-                    printf("  input file of node %s is gone: %s\n", str(f, "node_id"), str(f, "path"));
-                    n++;
-                } else if (strcmp(hex, str(f, "sha256") ? str(f, "sha256") : "")) {
-                    printf("  input file of node %s changed: %s (sha256 %.16s -> %.16s)\n",
-                           str(f, "node_id"), str(f, "path"), str(f, "sha256"), hex);
-                    n++;
-                }
-            }
-            n += diff_files(cJSON_GetObjectItem(old, "outputs"), cJSON_GetObjectItem(now, "outputs"),
-                            false, "output");
-            int n_old = cJSON_GetArraySize(cJSON_GetObjectItem(old, "outputs"));
-            int n_new = cJSON_GetArraySize(cJSON_GetObjectItem(now, "outputs"));
-            if (n_old != n_new) {
-                printf("  %d outputs recorded, %d written now\n", n_old, n_new);
-                n++;
-            }
-            const char *ka = str(old, "gemm_core"), *kb = str(now, "gemm_core");
-            if (ka && kb && strcmp(ka, kb))
-                printf("  warning: GEMM kernel differs (%s then, %s now): results may differ "
-                       "in the last bits\n", ka, kb);
-            if (!n) printf("  OK: input files unchanged, %d output%s bit-identical\n", n_old,
-                           n_old == 1 ? "" : "s");
-            else printf("  %d difference%s\n", n, n == 1 ? "" : "s");
-            cJSON_Delete(now);
-        }
-        if (n && rc == 0) rc = 1;
+    if (res.status == SDF_RUN_LOAD_ERROR || (!res.run_id && res.status != SDF_RUN_SUCCEEDED)) {
+        char line[2048];
+        sdf_error_format(&err, line, sizeof line);
+        fprintf(stderr, "sdflow: replay of run %s: %s\n", id, line);
+    } else if (!c->json) {
+        fprintf(stderr, "replay of run %s: run %lld %s in %.2f s\n", id, (long long)res.run_id,
+                res.status == SDF_RUN_SUCCEEDED ? "succeeded" : "did not succeed", res.seconds);
+        for (int i = 0; i < res.n_outputs; i++) printf("%s\n", res.outputs[i].path);
     }
+    rc = sdf_run_exit_code(&res);
+    if (a.verify) {
+        printf("  %d difference%s\n", n_diff, n_diff == 1 ? "" : "s");
+        if (n_diff && rc == 0) rc = 1;
+    }
+    sdf_run_result_deinit(&res);
     sdf_runtime_free(rt);
-    cJSON_Delete(old);
     sdf_run_args_free(&a);
     return rc;
 }

@@ -1,7 +1,6 @@
 /* sdflow.c: the runtime and one run, wiring graph/, exec/ and runlog/. See sdflow.h. */
 #include "sdflow.h"
 
-#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,6 +18,7 @@
 #include "exec/sched.h"
 #include "graph/nodecall_int.h"
 #include "io/workflow.h"
+#include "kernels/kernels.h"
 #include "runlog/runlog.h"
 
 #ifndef SDF_VERSION
@@ -31,8 +31,19 @@
 const char *sdf_version(void) { return SDF_VERSION; }
 const char *sdf_git_rev(void) { return SDF_GIT_REV; }
 
+/* File hashes remembered in memory too (the run log remembers them across processes; this
+ * covers --no-db and saves a query). Keyed by path + size + mtime. */
+typedef struct hash_memo {
+    char   *path;
+    int64_t size, mtime_ns;
+    char    hex[65];
+} hash_memo;
+
 struct sdf_runtime {
     sdf_runtime_params p;
+    pthread_mutex_t    memo_mu;
+    hash_memo         *memo;
+    int                n_memo, cap_memo;
     sdf_pool          *pool;
     int                threads;
     sdf_cache         *cache;
@@ -55,8 +66,11 @@ sdf_status sdf_runtime_new(const sdf_runtime_params *p, sdf_runtime **out, sdf_e
     sdf_runtime *rt = sdf_calloc(1, sizeof *rt);
     if (!rt) return sdf_fail(err, SDF_ERR_NOMEM, "runtime");
     rt->p = *p;
+    pthread_mutex_init(&rt->memo_mu, NULL);
     atomic_init(&rt->cancel, 0);
     rt->threads = p->n_threads > 0 ? p->n_threads : sdf_cpu_count();
+    /* One thread budget: OpenBLAS runs single-threaded inside pool chunks (kernels.h). */
+    sdf_blas_setup();
     sdf_status st = sdf_pool_new(rt->threads, &rt->pool, err);
     if (!st)
         st = sdf_cache_new(p->cache_mb * 1024 * 1024, p->cache_dir,
@@ -75,6 +89,9 @@ void sdf_runtime_free(sdf_runtime *rt) {
     sdf_runlog_close(rt->log);
     sdf_cache_free(rt->cache);
     sdf_pool_free(rt->pool);
+    for (int i = 0; i < rt->n_memo; i++) sdf_free(rt->memo[i].path);
+    sdf_free(rt->memo);
+    pthread_mutex_destroy(&rt->memo_mu);
     sdf_free(rt);
 }
 
@@ -184,8 +201,45 @@ static void host_note(void *user, const char *node_id, const char *key, const ch
 
 static sdf_status host_file_sha256(void *user, const char *path, char hex[65], sdf_error *err) {
     run_ctx *c = user;
-    if (c->rt->log) return sdf_runlog_file_sha256(c->rt->log, path, hex, NULL, NULL, err);
-    return sdf_sha256_file(path, hex, err);
+    sdf_runtime *rt = c->rt;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        sdf_fail(err, SDF_ERR_IO, "cannot stat the file");
+        sdf_error_at_file(err, path);
+        return SDF_ERR_IO;
+    }
+    int64_t size = (int64_t)sb.st_size;
+    int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+    pthread_mutex_lock(&rt->memo_mu);
+    for (int i = 0; i < rt->n_memo; i++)
+        if (rt->memo[i].size == size && rt->memo[i].mtime_ns == mt && !strcmp(rt->memo[i].path, path)) {
+            memcpy(hex, rt->memo[i].hex, 65);
+            pthread_mutex_unlock(&rt->memo_mu);
+            return SDF_OK;
+        }
+    pthread_mutex_unlock(&rt->memo_mu);
+    sdf_status st = rt->log ? sdf_runlog_file_sha256(rt->log, path, hex, NULL, NULL, err)
+                            : sdf_sha256_file(path, hex, err);
+    if (st) return st;
+    pthread_mutex_lock(&rt->memo_mu);
+    if (rt->n_memo == rt->cap_memo) {
+        int cap = rt->cap_memo ? rt->cap_memo * 2 : 16;
+        hash_memo *m = sdf_realloc(rt->memo, (size_t)cap * sizeof *m);
+        if (m) {
+            rt->memo = m;
+            rt->cap_memo = cap;
+        }
+    }
+    if (rt->n_memo < rt->cap_memo) {
+        hash_memo *m = &rt->memo[rt->n_memo];
+        m->path = sdf_strdup(path);
+        m->size = size;
+        m->mtime_ns = mt;
+        memcpy(m->hex, hex, 65);
+        if (m->path) rt->n_memo++;
+    }
+    pthread_mutex_unlock(&rt->memo_mu);
+    return SDF_OK;
 }
 
 /* Cache-key identity of a file: path, size, mtime and content hash (hashed once). */
@@ -406,7 +460,7 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
     char *diag_text = dj ? cJSON_PrintUnformatted(dj) : NULL;
     cJSON_Delete(dj);
     if (!st && rt->log) {
-        const char *core = openblas_get_corename();
+        const char *core = sdf_blas_corename();
         sdf_runlog_run rr = {
             .sweep_id = p->sweep_id, .source_path = p->path, .source_format = src.origin,
             .workflow_text = res->ui_text ? res->ui_text : src.api_text,

@@ -134,6 +134,26 @@ void sdf_run_result_deinit(sdf_run_result *res);
  * 130 interrupted. */
 int sdf_run_exit_code(const sdf_run_result *res);
 
+/* ---- replay ---- */
+
+typedef struct sdf_replay_params {
+    bool         verify;      /* compare input hashes and outputs with the record */
+    const char *const *tags;  /* extra tags; "replay-of:<id>" is always added */
+    int          n_tags;
+    const char  *note;
+    void (*report)(void *user, const char *line); /* one line per difference (verify) */
+    void (*warn)(void *user, const char *msg);
+    void (*on_validated)(void *user, const sdf_diags *d, const sdf_graph *g);
+    void        *user;
+} sdf_replay_params;
+
+/* Re-executes run run_id from the runtime's run log: its canonical API JSON, --only targets and
+ * UI text (the thread count is the caller's: create the runtime with the recorded one). With
+ * verify, *n_differences counts input files whose content changed or vanished and outputs that
+ * are not bit-identical (each reported). Returns the replay's run status (res filled). */
+sdf_status sdf_replay(sdf_runtime *rt, int64_t run_id, const sdf_replay_params *rp,
+                      sdf_run_result *res, int *n_differences, sdf_error *err);
+
 /* Applies one "ID.INPUT=VALUE" override to an API-format tree (value parsed by the input's
  * declared type; JSON for links). */
 sdf_status sdf_apply_override(cJSON *root, const sdf_registry *reg, const char *spec,

@@ -13,10 +13,13 @@
 
 #define MAX_RES 16384
 
-static void warn_cb(void *ctx, const char *msg) { sdf_call_warn(ctx, "%s", msg); }
+static void warn_cb(void *ctx, const char *msg) {
+    sdf_call_warn(ctx, "%s", msg);
+}
 
 static sdf_status out_cond(sdf_node_call *c, sdf_status st, sdf_value *v, sdf_error *err) {
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     return sdf_out_set(c, 0, v, err);
 }
 
@@ -28,10 +31,12 @@ static sdf_status run_text_encode(sdf_node_call *c, sdf_error *err) {
                         "clip input is invalid: None (if the clip is from a checkpoint loader "
                         "node, the checkpoint does not contain a valid text encoder)");
     }
-    sdf_clip_encode_opts o = {.paths = sdf_call_paths(c), .warn = warn_cb, .warn_ctx = c};
+    sdf_clip_encode_opts o = {
+        .paths = sdf_call_paths(c), .pool = sdf_call_pool(c), .warn = warn_cb, .warn_ctx = c};
     sdf_tensor *cond = NULL, *pooled = NULL;
-    sdf_status st = sdf_clip_encode_text(clip, sdf_arg_str(c, 0), &o, &cond, &pooled, err);
-    if (st != SDF_OK) return st;
+    sdf_status  st = sdf_clip_encode_text(clip, sdf_arg_str(c, 0), &o, &cond, &pooled, err);
+    if (st != SDF_OK)
+        return st;
     sdf_value *v = sdf_value_conditioning(1);
     if (!v) {
         sdf_tensor_release(cond);
@@ -45,8 +50,9 @@ static sdf_status run_text_encode(sdf_node_call *c, sdf_error *err) {
 
 static sdf_status run_set_last_layer(sdf_node_call *c, sdf_error *err) {
     const sdf_clip *clip = sdf_arg_handle(c, 0);
-    sdf_clip *n = sdf_clip_clone(clip, err);
-    if (!n) return err->code ? err->code : SDF_ERR_NOMEM;
+    sdf_clip       *n = sdf_clip_clone(clip, err);
+    if (!n)
+        return err->code ? err->code : SDF_ERR_NOMEM;
     n->layer_idx = (int)sdf_arg_int(c, 1);
     return sdf_out_set(c, 0, sdf_value_handle(SDF_VT_CLIP, n, &sdf_clip_handle), err);
 }
@@ -59,7 +65,7 @@ static sdf_status run_combine(sdf_node_call *c, sdf_error *err) {
 
 static sdf_status run_average(sdf_node_call *c, sdf_error *err) {
     sdf_value *v = NULL;
-    int ignored = 0;
+    int        ignored = 0;
     sdf_status st = sdf_cond_average(sdf_arg_cond(c, 0), sdf_arg_cond(c, 1), sdf_arg_float(c, 2),
                                      &v, &ignored, err);
     if (ignored)
@@ -70,7 +76,7 @@ static sdf_status run_average(sdf_node_call *c, sdf_error *err) {
 
 static sdf_status run_concat(sdf_node_call *c, sdf_error *err) {
     sdf_value *v = NULL;
-    int ignored = 0;
+    int        ignored = 0;
     sdf_status st = sdf_cond_concat(sdf_arg_cond(c, 0), sdf_arg_cond(c, 1), &v, &ignored, err);
     if (ignored)
         sdf_call_warn(c, "ConditioningConcat conditioning_from contains more than 1 cond, only "
@@ -80,9 +86,9 @@ static sdf_status run_concat(sdf_node_call *c, sdf_error *err) {
 
 static sdf_status run_set_area(sdf_node_call *c, sdf_error *err) {
     sdf_value *v = NULL;
-    sdf_status st = sdf_cond_set_area(sdf_arg_cond(c, 0), sdf_arg_int(c, 1), sdf_arg_int(c, 2),
-                                      sdf_arg_int(c, 3), sdf_arg_int(c, 4), sdf_arg_float(c, 5),
-                                      &v, err);
+    sdf_status st =
+        sdf_cond_set_area(sdf_arg_cond(c, 0), sdf_arg_int(c, 1), sdf_arg_int(c, 2),
+                          sdf_arg_int(c, 3), sdf_arg_int(c, 4), sdf_arg_float(c, 5), &v, err);
     return out_cond(c, st, v, err);
 }
 
@@ -102,10 +108,11 @@ static sdf_status run_set_area_strength(sdf_node_call *c, sdf_error *err) {
 
 static sdf_status run_set_mask(sdf_node_call *c, sdf_error *err) {
     sdf_value *v = NULL;
-    bool bounds = strcmp(sdf_arg_str(c, 3), "default") != 0;
-    sdf_status st = sdf_cond_set_mask(sdf_arg_cond(c, 0), sdf_arg_tensor(c, 1),
-                                      sdf_arg_float(c, 2), bounds, &v, err);
-    if (st != SDF_OK) sdf_error_at_input(err, "mask");
+    bool       bounds = strcmp(sdf_arg_str(c, 3), "default") != 0;
+    sdf_status st = sdf_cond_set_mask(sdf_arg_cond(c, 0), sdf_arg_tensor(c, 1), sdf_arg_float(c, 2),
+                                      bounds, &v, err);
+    if (st != SDF_OK)
+        sdf_error_at_input(err, "mask");
     return out_cond(c, st, v, err);
 }
 
@@ -124,7 +131,10 @@ static sdf_status run_timestep_range(sdf_node_call *c, sdf_error *err) {
 
 /* ---- CLIPTextEncode ---- */
 static const sdf_input_def text_encode_in[] = {
-    {.name = "text", .type = SDF_VT_STRING, .def_s = "", .multiline = true,
+    {.name = "text",
+     .type = SDF_VT_STRING,
+     .def_s = "",
+     .multiline = true,
      .tooltip = "The text to be encoded."},
     {.name = "clip", .type = SDF_VT_CLIP, .tooltip = "The CLIP model used for encoding the text."},
 };
@@ -137,8 +147,10 @@ static const sdf_node_def def_text_encode = {
     .category = "conditioning",
     .description = "Encodes a text prompt using a CLIP model into an embedding that can be used to "
                    "guide the diffusion model towards generating specific images.",
-    .inputs = text_encode_in, .n_inputs = SDF_COUNTOF(text_encode_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = text_encode_in,
+    .n_inputs = SDF_COUNTOF(text_encode_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_text_encode,
 };
 
@@ -151,8 +163,10 @@ static const sdf_node_def def_set_last_layer = {
     .class_type = "CLIPSetLastLayer",
     .display_name = "CLIP Set Last Layer",
     .category = "conditioning",
-    .inputs = set_last_layer_in, .n_inputs = SDF_COUNTOF(set_last_layer_in),
-    .outputs = clip_out, .n_outputs = 1,
+    .inputs = set_last_layer_in,
+    .n_inputs = SDF_COUNTOF(set_last_layer_in),
+    .outputs = clip_out,
+    .n_outputs = 1,
     .run = run_set_last_layer,
 };
 
@@ -165,8 +179,10 @@ static const sdf_node_def def_combine = {
     .class_type = "ConditioningCombine",
     .display_name = "Conditioning (Combine)",
     .category = "conditioning",
-    .inputs = combine_in, .n_inputs = SDF_COUNTOF(combine_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = combine_in,
+    .n_inputs = SDF_COUNTOF(combine_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_combine,
 };
 
@@ -182,8 +198,10 @@ static const sdf_node_def def_average = {
     .class_type = "ConditioningAverage",
     .display_name = "ConditioningAverage",
     .category = "conditioning",
-    .inputs = average_in, .n_inputs = SDF_COUNTOF(average_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = average_in,
+    .n_inputs = SDF_COUNTOF(average_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_average,
 };
 
@@ -196,8 +214,10 @@ static const sdf_node_def def_concat = {
     .class_type = "ConditioningConcat",
     .display_name = "Conditioning (Concat)",
     .category = "conditioning",
-    .inputs = concat_in, .n_inputs = SDF_COUNTOF(concat_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = concat_in,
+    .n_inputs = SDF_COUNTOF(concat_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_concat,
 };
 
@@ -214,8 +234,10 @@ static const sdf_node_def def_set_area = {
     .class_type = "ConditioningSetArea",
     .display_name = "Conditioning (Set Area)",
     .category = "conditioning",
-    .inputs = set_area_in, .n_inputs = SDF_COUNTOF(set_area_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = set_area_in,
+    .n_inputs = SDF_COUNTOF(set_area_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_set_area,
 };
 
@@ -232,8 +254,10 @@ static const sdf_node_def def_set_area_pct = {
     .class_type = "ConditioningSetAreaPercentage",
     .display_name = "Conditioning (Set Area with Percentage)",
     .category = "conditioning",
-    .inputs = set_area_pct_in, .n_inputs = SDF_COUNTOF(set_area_pct_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = set_area_pct_in,
+    .n_inputs = SDF_COUNTOF(set_area_pct_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_set_area_pct,
 };
 
@@ -246,13 +270,15 @@ static const sdf_node_def def_set_area_strength = {
     .class_type = "ConditioningSetAreaStrength",
     .display_name = "ConditioningSetAreaStrength",
     .category = "conditioning",
-    .inputs = set_area_strength_in, .n_inputs = SDF_COUNTOF(set_area_strength_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = set_area_strength_in,
+    .n_inputs = SDF_COUNTOF(set_area_strength_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_set_area_strength,
 };
 
 /* ---- ConditioningSetMask ---- */
-static const char *const set_cond_area_choices[] = {"default", "mask bounds"};
+static const char *const   set_cond_area_choices[] = {"default", "mask bounds"};
 static const sdf_input_def set_mask_in[] = {
     SDF_IN_LINK("conditioning", SDF_VT_CONDITIONING),
     SDF_IN_LINK("mask", SDF_VT_MASK),
@@ -263,8 +289,10 @@ static const sdf_node_def def_set_mask = {
     .class_type = "ConditioningSetMask",
     .display_name = "Conditioning (Set Mask)",
     .category = "conditioning",
-    .inputs = set_mask_in, .n_inputs = SDF_COUNTOF(set_mask_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = set_mask_in,
+    .n_inputs = SDF_COUNTOF(set_mask_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_set_mask,
 };
 
@@ -276,8 +304,10 @@ static const sdf_node_def def_zero_out = {
     .class_type = "ConditioningZeroOut",
     .display_name = "ConditioningZeroOut",
     .category = "advanced/conditioning",
-    .inputs = zero_out_in, .n_inputs = SDF_COUNTOF(zero_out_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = zero_out_in,
+    .n_inputs = SDF_COUNTOF(zero_out_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_zero_out,
 };
 
@@ -291,15 +321,17 @@ static const sdf_node_def def_timestep_range = {
     .class_type = "ConditioningSetTimestepRange",
     .display_name = "ConditioningSetTimestepRange",
     .category = "advanced/conditioning",
-    .inputs = timestep_range_in, .n_inputs = SDF_COUNTOF(timestep_range_in),
-    .outputs = cond_out, .n_outputs = 1,
+    .inputs = timestep_range_in,
+    .n_inputs = SDF_COUNTOF(timestep_range_in),
+    .outputs = cond_out,
+    .n_outputs = 1,
     .run = run_timestep_range,
 };
 
 static const sdf_node_def *const defs[] = {
-    &def_text_encode,  &def_set_last_layer,    &def_combine,      &def_average,
-    &def_concat,       &def_set_area,          &def_set_area_pct, &def_set_area_strength,
-    &def_set_mask,     &def_zero_out,          &def_timestep_range,
+    &def_text_encode, &def_set_last_layer, &def_combine,        &def_average,
+    &def_concat,      &def_set_area,       &def_set_area_pct,   &def_set_area_strength,
+    &def_set_mask,    &def_zero_out,       &def_timestep_range,
 };
 
 const sdf_node_family sdf_family_conditioning = {"conditioning", defs, SDF_COUNTOF(defs)};

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "../core/base/alloc.h"
+#include "../core/io/a1111.h"
 
 sdf_status sdf_node_resolve_image(sdf_node_call *c, int i, char *out, size_t cap, sdf_error *err) {
     const char *name = sdf_arg_str(c, i);
@@ -41,9 +42,24 @@ sdf_status sdf_node_resolve_image(sdf_node_call *c, int i, char *out, size_t cap
     return sdf_call_find_file(c, i, out, cap, err);
 }
 
+/* The checkpoint's sha256 through the runtime (hashed once per file and remembered). */
+static sdf_status ckpt_hash(void *user, const char *ckpt_name, char hex[65]) {
+    sdf_node_call *c = user;
+    sdf_paths defaults;
+    const sdf_paths *p = sdf_call_paths(c);
+    if (!p) {
+        sdf_paths_init_defaults(&defaults);
+        p = &defaults;
+    }
+    char path[4096];
+    sdf_error err = {0};
+    sdf_status st = sdf_paths_find(p, SDF_FILE_CHECKPOINTS, ckpt_name, path, sizeof path, &err);
+    if (st) return st;
+    return sdf_call_file_sha256(c, path, hex, &err);
+}
+
 char *sdf_node_a1111_parameters(sdf_node_call *c, int width, int height) {
-    (void)c;
-    (void)width;
-    (void)height;
-    return NULL; /* wired to core/io/a1111.h when it lands */
+    const cJSON *prompt = sdf_call_prompt(c);
+    if (!prompt || !sdf_call_node_id(c)) return NULL;
+    return sdf_a1111_parameters(prompt, sdf_call_node_id(c), width, height, ckpt_hash, c);
 }

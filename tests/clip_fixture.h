@@ -13,10 +13,11 @@
 static sdf_clip *fx_load_clip_opt(const char *rel, bool fp32) {
     const char *path = test_ref_path(rel);
     const char *vocab = test_ref_path("clip-vocab");
-    if (!path || !vocab) return NULL;
+    if (!path || !vocab)
+        return NULL;
     sdf_checkpoint_opts o = {.fp32_text_encoder = fp32, .clip_vocab_dir = vocab};
-    sdf_error err = {0};
-    sdf_clip *clip = NULL;
+    sdf_error           err = {0};
+    sdf_clip           *clip = NULL;
     if (sdf_checkpoint_load(path, &o, NULL, &clip, NULL, &err) != SDF_OK) {
         fprintf(stderr, "  load %s: %s\n", path, err.msg);
         return NULL;
@@ -24,18 +25,23 @@ static sdf_clip *fx_load_clip_opt(const char *rel, bool fp32) {
     return clip;
 }
 
-static sdf_clip *fx_load_clip(const char *rel) { return fx_load_clip_opt(rel, true); }
+static sdf_clip *fx_load_clip(const char *rel) {
+    return fx_load_clip_opt(rel, true);
+}
 
 /* f32 copy of a golden tensor (NEW), or NULL. */
 static sdf_tensor *fx_golden(const char *rel, const char *name) {
     const char *path = test_ref_path(rel);
-    if (!path) return NULL;
+    if (!path)
+        return NULL;
     sdf_error    err = {0};
     sdf_st_file *f = NULL;
-    if (sdf_st_open(path, &f, &err) != SDF_OK) return NULL;
+    if (sdf_st_open(path, &f, &err) != SDF_OK)
+        return NULL;
     sdf_tensor *t = sdf_st_tensor_f32(f, name, &err);
     sdf_st_close(f);
-    if (!t) fprintf(stderr, "  golden %s/%s: %s\n", rel, name, err.msg);
+    if (!t)
+        fprintf(stderr, "  golden %s/%s: %s\n", rel, name, err.msg);
     return t;
 }
 

@@ -91,6 +91,10 @@ static sdf_status run_lat_width(sdf_node_call *c, sdf_error *err) {
     return fake_out_int(c, l && l->samples ? l->samples->shape[3] : -1, err);
 }
 
+static sdf_status run_seed(sdf_node_call *c, sdf_error *err) {
+    return fake_out_int(c, (int64_t)(sdf_arg_u64(c, 0) % 1000u), err);
+}
+
 static const sdf_output_def fake_int_out[] = {{"INT", SDF_VT_INT}};
 static const sdf_output_def fake_latent_out[] = {{"LATENT", SDF_VT_LATENT}};
 static const sdf_output_def fake_model_out[] = {{"MODEL", SDF_VT_MODEL}, {"CLIP", SDF_VT_CLIP}};
@@ -118,6 +122,7 @@ static const sdf_input_def fake_sampler_in[] = {
     SDF_IN_INT("offset", 0, -64, 64, 1),
 };
 static const sdf_input_def fake_loader_in[] = {SDF_IN_FILE("ckpt_name", SDF_FILE_CHECKPOINTS)};
+static const sdf_input_def fake_seed_in[] = {SDF_IN_SEED("seed")};
 static const sdf_input_def fake_empty_in[] = {SDF_IN_INT("width", 512, 16, 8192, 8)};
 static const sdf_input_def fake_save_in[] = {SDF_IN_LINK("samples", SDF_VT_LATENT)};
 
@@ -142,11 +147,13 @@ static const sdf_node_def fake_defs[] = {
     FAKE_DEF("EmptyLat", fake_empty_in, fake_latent_out, 0, run_latent),
     FAKE_DEF0("Save", fake_save_in, SDF_NODE_OUTPUT, NULL),
     FAKE_DEF("LatWidth", fake_save_in, fake_int_out, 0, run_lat_width),
+    FAKE_DEF("Seed", fake_seed_in, fake_int_out, 0, run_seed),
 };
 
 static const sdf_node_def *const fake_def_ptrs[] = {
     &fake_defs[0], &fake_defs[1], &fake_defs[2], &fake_defs[3], &fake_defs[4], &fake_defs[5],
-    &fake_defs[6], &fake_defs[7], &fake_defs[8], &fake_defs[9], &fake_defs[10], &fake_defs[11]};
+    &fake_defs[6], &fake_defs[7], &fake_defs[8], &fake_defs[9], &fake_defs[10], &fake_defs[11],
+    &fake_defs[12]};
 _Static_assert(SDF_COUNTOF(fake_def_ptrs) == SDF_COUNTOF(fake_defs), "fake table");
 
 static const sdf_node_alias fake_aliases[] = {{"Constant", "Const"}};

@@ -6,6 +6,7 @@
 #include "../core/base/alloc.h"
 #include "../core/io/a1111.h"
 #include "../core/io/json_exact.h"
+#include "../core/io/workflow.h"
 #include "testing.h"
 #include "ui_compare.h"
 
@@ -254,6 +255,40 @@ static void test_names(void) {
         CHECK_STR(sdf_a1111_scheduler_name(t[i][0]), t[i][1]);
 }
 
+/* The engine's canonical prompt (sdf_json_parse: numbers keep their literal in valuestring). */
+static void test_engine_parsed_prompt(void) {
+    cJSON *p = NULL;
+    sdf_error err;
+    REQUIRE(sdf_json_parse(k_graph, strlen(k_graph), "g.json", &p, &err) == SDF_OK);
+    char *got = sdf_a1111_parameters(p, "11", 1, 1, NULL, NULL);
+    CHECK(got && strstr(got, ", Seed: 18446744073709551615, Size: 1200x800, Model: my.model.v2, "
+                             "Denoising strength: 0.5"));
+    sdf_free(got);
+    cJSON_Delete(p);
+}
+
+/* Every allocation failure gives NULL, never a crash or a partial text. */
+static void test_out_of_memory(void) {
+    cJSON *p = exact_prompt(k_graph);
+    REQUIRE(p);
+    int nulls = 0, ok_at = -1;
+    for (long k = 0; k < 200; k++) {
+        sdf_alloc_fail_after(k);
+        char *got = sdf_a1111_parameters(p, "11", 1, 1, NULL, NULL);
+        sdf_alloc_fail_after(-1);
+        if (got) {
+            CHECK(strstr(got, "Seed: 18446744073709551615") != NULL);
+            sdf_free(got);
+            ok_at = (int)k;
+            break;
+        }
+        nulls++;
+    }
+    CHECK(nulls >= 3);
+    CHECK(ok_at > 0);
+    cJSON_Delete(p);
+}
+
 int main(void) {
     RUN(test_lora);
     RUN(test_img2img_denoise_and_image_size);
@@ -266,5 +301,7 @@ int main(void) {
     RUN(test_hand_built);
     RUN(test_empty_positive_and_plain_doubles);
     RUN(test_names);
+    RUN(test_engine_parsed_prompt);
+    RUN(test_out_of_memory);
     return test_summary();
 }

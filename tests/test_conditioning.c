@@ -7,15 +7,19 @@
 static sdf_builtin_storage g_store;
 static sdf_registry        g_reg;
 
-static const sdf_node_def *def(const char *name) { return sdf_registry_find(&g_reg, name); }
+static const sdf_node_def *def(const char *name) {
+    return sdf_registry_find(&g_reg, name);
+}
 
 /* runs class with args (borrowed); returns output 0 (NEW) or NULL */
 static sdf_value *run(const char *cls, sdf_value **args, int n, sdf_error *err) {
     sdf_node_call c = {0};
     c.def = def(cls);
     c.node_id = "1";
-    if (!c.def) return NULL;
-    for (int i = 0; i < n; i++) c.args[i] = args[i];
+    if (!c.def)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        c.args[i] = args[i];
     sdf_value *out = NULL;
     if (sdf_node_call_run(&c, err) == SDF_OK) {
         out = c.outputs[0];
@@ -27,13 +31,15 @@ static sdf_value *run(const char *cls, sdf_value **args, int n, sdf_error *err) 
 
 /* a one-entry conditioning with cond [1,L,D] = base + index, and optional pooled [1,D] */
 static sdf_value *mk_cond(int L, int D, float base, bool pooled, float pbase) {
-    sdf_error err = {0};
+    sdf_error  err = {0};
     sdf_value *v = sdf_value_conditioning(1);
     v->u.cond.e[0].cond = sdf_tensor_f32(&err, 3, (int64_t)1, (int64_t)L, (int64_t)D);
-    for (int i = 0; i < L * D; i++) sdf_tensor_f32p(v->u.cond.e[0].cond)[i] = base + (float)i;
+    for (int i = 0; i < L * D; i++)
+        sdf_tensor_f32p(v->u.cond.e[0].cond)[i] = base + (float)i;
     if (pooled) {
         v->u.cond.e[0].pooled = sdf_tensor_f32(&err, 2, (int64_t)1, (int64_t)D);
-        for (int i = 0; i < D; i++) sdf_tensor_f32p(v->u.cond.e[0].pooled)[i] = pbase + (float)i;
+        for (int i = 0; i < D; i++)
+            sdf_tensor_f32p(v->u.cond.e[0].pooled)[i] = pbase + (float)i;
     }
     return v;
 }
@@ -52,7 +58,8 @@ static void test_definitions(void) {
     CHECK(strcmp(d->inputs[3].name, "x") == 0 && d->inputs[5].max_f == 10.0);
     d = def("ConditioningSetMask");
     REQUIRE(d && d->n_inputs == 4);
-    CHECK(strcmp(d->inputs[2].name, "strength") == 0 && strcmp(d->inputs[3].name, "set_cond_area") == 0);
+    CHECK(strcmp(d->inputs[2].name, "strength") == 0 &&
+          strcmp(d->inputs[3].name, "set_cond_area") == 0);
     CHECK(d->inputs[3].n_choices == 2);
     d = def("ConditioningSetTimestepRange");
     REQUIRE(d);
@@ -63,7 +70,7 @@ static void test_definitions(void) {
 }
 
 static void test_combine_concat(void) {
-    sdf_error err = {0};
+    sdf_error  err = {0};
     sdf_value *a = mk_cond(3, 2, 0, true, 100), *b = mk_cond(2, 2, 10, false, 0);
     sdf_value *args[2] = {a, b};
     sdf_value *o = run("ConditioningCombine", args, 2, &err);
@@ -101,7 +108,7 @@ static void test_average(void) {
     sdf_value *o = run("ConditioningAverage", args, 3, &err);
     REQUIRE(o && o->u.cond.n == 1);
     const float *r = sdf_tensor_f32p(o->u.cond.e[0].cond);
-    const float fs = 0.75f, fr = (float)(1.0 - 0.75);
+    const float  fs = 0.75f, fr = (float)(1.0 - 0.75);
     for (int i = 0; i < 6; i++) {
         float f = i < 4 ? 10.0f + (float)i : 0.0f;
         CHECKF(r[i] == (float)i * fs + f * fr, "i=%d %g", i, r[i]);
@@ -140,7 +147,7 @@ static void test_average(void) {
 }
 
 static void test_setters(void) {
-    sdf_error err = {0};
+    sdf_error  err = {0};
     sdf_value *c = mk_cond(2, 2, 0, false, 0);
     sdf_value *w = sdf_value_int(100), *h = sdf_value_int(204), *x = sdf_value_int(17),
               *y = sdf_value_int(9), *st = sdf_value_float(0.5);
@@ -172,7 +179,7 @@ static void test_setters(void) {
 
     /* mask [H,W] -> [1,H,W]; "mask bounds" sets set_area_to_bounds */
     sdf_tensor *m = sdf_tensor_f32(&err, 2, (int64_t)4, (int64_t)6);
-    sdf_value *mv = sdf_value_tensor(SDF_VT_MASK, m);
+    sdf_value  *mv = sdf_value_tensor(SDF_VT_MASK, m);
     sdf_tensor_release(m);
     sdf_value *mode = sdf_value_string("mask bounds");
     sdf_value *margs[4] = {c, mv, fh, mode};
@@ -206,20 +213,23 @@ static void test_setters(void) {
     const sdf_tensor *zt = o->u.cond.e[0].cond, *zp = o->u.cond.e[0].pooled;
     CHECK(zt->shape[1] == 3 && zp && zp->shape[1] == 2);
     bool zero = true;
-    for (int i = 0; i < 6; i++) zero = zero && sdf_tensor_f32p(zt)[i] == 0.0f;
-    for (int i = 0; i < 2; i++) zero = zero && sdf_tensor_f32p(zp)[i] == 0.0f;
+    for (int i = 0; i < 6; i++)
+        zero = zero && sdf_tensor_f32p(zt)[i] == 0.0f;
+    for (int i = 0; i < 2; i++)
+        zero = zero && sdf_tensor_f32p(zp)[i] == 0.0f;
     CHECK(zero && sdf_tensor_f32p(zc->u.cond.e[0].cond)[0] == 1.0f);
     sdf_value_release(o);
 
     sdf_value *vals[] = {zc, t0, t1, mode, mv, c, w, h, x, y, st, fw, fh, fx, fy};
-    for (size_t i = 0; i < SDF_COUNTOF(vals); i++) sdf_value_release(vals[i]);
+    for (size_t i = 0; i < SDF_COUNTOF(vals); i++)
+        sdf_value_release(vals[i]);
 }
 
 static void test_text_encode_node(void) {
     NEED_REFERENCE();
     sdf_clip *clip = fx_load_clip("tiny-sd1.safetensors");
     REQUIRE(clip);
-    sdf_error err = {0};
+    sdf_error  err = {0};
     sdf_value *cv = sdf_value_handle(SDF_VT_CLIP, clip, &sdf_clip_handle);
     sdf_value *txt = sdf_value_string("a photo of a cat");
     sdf_value *args[2] = {txt, cv};

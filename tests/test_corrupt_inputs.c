@@ -9,6 +9,8 @@
 #include "../core/base/alloc.h"
 #include "../core/io/a1111.h"
 #include "../core/io/json_exact.h"
+#include "../core/io/png.h"
+#include "../core/io/workflow.h"
 #include "../core/io/safetensors.h"
 #include "../core/io/workflow_ui.h"
 #include "testing.h"
@@ -259,11 +261,126 @@ static void test_a1111_odd_prompts(void) {
     }
 }
 
+/* PNG decoding: truncations and bit flips of small PNGs (the fuzz seed corpus). Flips avoid the
+ * 4-byte chunk-length fields: a length raised to ~512 MiB makes libpng allocate and clear up to
+ * SDF_PNG_MAX_CHUNK before noticing the data ends (correct result, but seconds per case under
+ * the sanitizers; reported to the PNG owner). */
+static void test_png_corruptions(void) {
+    static const char *const files[] = {"rgb_text.png", "palette_trns.png", "gray16.png",
+                                        "gray_alpha.png", "rgba_ztxt.png"};
+    sdf_png_limits lim = {.max_width = 4096, .max_height = 4096, .max_pixels = 1u << 20};
+    int bad = 0, ok = 0, rejected = 0;
+    size_t live = sdf_alloc_live_bytes();
+    for (size_t fi = 0; fi < SDF_COUNTOF(files); fi++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/tests/fuzz/corpus/fuzz_png/%s", SDF_SOURCE_DIR, files[fi]);
+        size_t len;
+        char *good = uc_read_file(path, &len);
+        CHECKF(good != NULL, "cannot read %s", path);
+        if (!good) continue;
+        /* offsets of chunk-length fields */
+        bool is_len[512] = {0};
+        for (size_t o = 8; o + 8 <= len && len <= sizeof is_len;) {
+            uint32_t n = ((uint32_t)(uint8_t)good[o] << 24) | ((uint32_t)(uint8_t)good[o + 1] << 16) |
+                         ((uint32_t)(uint8_t)good[o + 2] << 8) | (uint8_t)good[o + 3];
+            for (int k = 0; k < 4; k++) is_len[o + (size_t)k] = true;
+            o += 12 + (size_t)n;
+        }
+        uint8_t *buf = malloc(len);
+        for (int k = -1; k < 400; k++) {
+            size_t n = len;
+            memcpy(buf, good, len);
+            if (k >= 0 && k < 100) {
+                n = (size_t)k * len / 100; /* truncation */
+            } else if (k >= 100) {
+                size_t at = (size_t)(next_rand() % len);
+                if (len <= sizeof is_len && is_len[at]) continue;
+                buf[at] ^= (uint8_t)(1u << (next_rand() % 8));
+            }
+            sdf_png_pixels px;
+            memset(&px, 0, sizeof px);
+            sdf_error err;
+            sdf_error_clear(&err);
+            sdf_status st = sdf_png_read_memory(buf, n, "t.png", &lim, &px, &err);
+            if (st == SDF_OK) {
+                ok++;
+                if (!px.rgba || !px.width || !px.height) bad++;
+            } else if (!err.msg[0]) {
+                bad++;
+            } else {
+                rejected++;
+            }
+            sdf_png_pixels_free(&px);
+            char *text = NULL;
+            st = sdf_png_read_text_memory(buf, n, "t.png", "prompt", &text, &err);
+            if (st != SDF_OK && text) bad++;
+            sdf_free(text);
+        }
+        free(buf);
+        free(good);
+    }
+    fprintf(stderr, "  png: %d decoded, %d rejected, %d bad\n", ok, rejected, bad);
+    CHECK(bad == 0);
+    CHECK(rejected >= 500);
+    CHECK(ok >= 5);
+    CHECK(sdf_alloc_live_bytes() == live);
+}
+
+/* Workflow text as sdf_workflow_load hands it over (NUL-terminated after len): truncated and
+ * flipped API and UI files give API text or an error with a message. */
+static void test_workflow_text_corruptions(void) {
+    sdf_builtin_storage storage;
+    sdf_registry reg;
+    sdf_builtin_registry(&storage, &reg);
+    static const char *const files[] = {"tests/fuzz/corpus/fuzz_workflow_api/small.api.json",
+                                        "tests/data/ui_cases/bypass.ui.json"};
+    int bad = 0, ok = 0, rejected = 0;
+    for (size_t fi = 0; fi < SDF_COUNTOF(files); fi++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", SDF_SOURCE_DIR, files[fi]);
+        size_t len;
+        char *good = uc_read_file(path, &len);
+        CHECKF(good != NULL, "cannot read %s", path);
+        if (!good) continue;
+        char *buf = malloc(len + 1);
+        size_t stride = len / 120 + 1;
+        for (int k = 0; k < 300; k++) {
+            size_t n = len;
+            memcpy(buf, good, len);
+            if (k < 120) n = (size_t)k * stride < len ? (size_t)k * stride : len;
+            else buf[next_rand() % len] ^= (char)(1u << (next_rand() % 8));
+            buf[n] = 0;
+            size_t live = sdf_alloc_live_bytes();
+            sdf_workflow_src src;
+            memset(&src, 0, sizeof src);
+            sdf_error err;
+            sdf_error_clear(&err);
+            if (sdf_workflow_from_text(buf, n, "t.json", &reg, NULL, NULL, &src, &err) == SDF_OK) {
+                ok++;
+                if (!src.api_text) bad++;
+                sdf_workflow_src_deinit(&src);
+            } else if (!err.msg[0] || src.api_text) {
+                bad++;
+            } else {
+                rejected++;
+            }
+            if (sdf_alloc_live_bytes() != live) bad++;
+        }
+        free(buf);
+        free(good);
+    }
+    fprintf(stderr, "  workflow text: %d read, %d rejected, %d bad\n", ok, rejected, bad);
+    CHECK(bad == 0);
+    CHECK(rejected >= 200);
+}
+
 int main(void) {
     test_registry_init(&g_reg, 0);
     RUN(test_ui_corruptions);
     RUN(test_json_exact_corruptions);
     RUN(test_safetensors_corruptions);
     RUN(test_a1111_odd_prompts);
+    RUN(test_png_corruptions);
+    RUN(test_workflow_text_corruptions);
     return test_summary();
 }

@@ -11,8 +11,8 @@ typedef struct seg {
 
 static void check_parse(const char *in, const seg *want, size_t n_want) {
     sdf_prompt_segment *s;
-    size_t n;
-    sdf_error err = {0};
+    size_t              n;
+    sdf_error           err = {0};
     if (sdf_prompt_parse_weights(in, &s, &n, &err) != SDF_OK) {
         CHECKF(0, "parse \"%s\": %s", in, err.msg);
         return;
@@ -22,15 +22,15 @@ static void check_parse(const char *in, const seg *want, size_t n_want) {
         same = strcmp(s[i].text, want[i].text) == 0 &&
                (s[i].weight == want[i].w || (isnan(s[i].weight) && isnan(want[i].w)));
     }
-    CHECKF(same, "parse \"%s\": got %zu segments (first \"%s\" %.17g)", in, n,
-           n ? s[0].text : "", n ? s[0].weight : 0.0);
+    CHECKF(same, "parse \"%s\": got %zu segments (first \"%s\" %.17g)", in, n, n ? s[0].text : "",
+           n ? s[0].weight : 0.0);
     sdf_prompt_segments_free(s, n);
 }
 
-#define PARSE(in, ...)                                                                       \
-    do {                                                                                     \
-        static const seg w_[] = {__VA_ARGS__};                                               \
-        check_parse(in, w_, SDF_COUNTOF(w_));                                                \
+#define PARSE(in, ...)                                                                             \
+    do {                                                                                           \
+        static const seg w_[] = {__VA_ARGS__};                                                     \
+        check_parse(in, w_, SDF_COUNTOF(w_));                                                      \
     } while (0)
 
 static void test_weight_syntax(void) {
@@ -72,14 +72,15 @@ static void test_weight_syntax(void) {
     PARSE("(a)(b:0.9)", {"a", w11}, {"b", 0.9});
     /* empty group gives nothing */
     sdf_prompt_segment *s;
-    size_t n;
-    sdf_error err = {0};
+    size_t              n;
+    sdf_error           err = {0};
     REQUIRE(sdf_prompt_parse_weights("()", &s, &n, &err) == SDF_OK);
     CHECK(n == 0);
     sdf_prompt_segments_free(s, n);
     /* pathological nesting is an error, not a stack overflow */
     char *deep = sdf_malloc(20001);
-    for (int i = 0; i < 10000; i++) deep[i] = '(', deep[19999 - i] = ')';
+    for (int i = 0; i < 10000; i++)
+        deep[i] = '(', deep[19999 - i] = ')';
     deep[20000] = 0;
     CHECK(sdf_prompt_parse_weights(deep, &s, &n, &err) == SDF_ERR_INVALID);
     sdf_free(deep);
@@ -95,8 +96,11 @@ static void test_py_float(void) {
     OK("1_000.2_5", 1000.25);
     OK("1e-5", 1e-5);
     OK("+.5E+1", 5.0);
-    OK("\xd9\xa1\xd9\xa2", 12.0);           /* Arabic-Indic digits */
-    OK("\xe2\x80\x83" "2" "\xe3\x80\x80", 2.0); /* em space, ideographic space */
+    OK("\xd9\xa1\xd9\xa2", 12.0); /* Arabic-Indic digits */
+    OK("\xe2\x80\x83"
+       "2"
+       "\xe3\x80\x80",
+       2.0); /* em space, ideographic space */
     OK("0.1", 0.1);
     OK("-Infinity", -INFINITY);
     OK("iNf", INFINITY);
@@ -123,20 +127,21 @@ static void test_py_float(void) {
 static sdf_tokenizer *g_tok;
 static sdf_tokenizer *tok(void) {
     if (!g_tok) {
-        sdf_error err = {0};
+        sdf_error   err = {0};
         const char *d = test_ref_path("clip-vocab");
-        if (d) sdf_tokenizer_load_dir(d, &g_tok, &err);
+        if (d)
+            sdf_tokenizer_load_dir(d, &g_tok, &err);
     }
     return g_tok;
 }
 
-static const sdf_prompt_opts sd1 = {.max_length = 77, .start_token = 49406, .end_token = 49407,
-                                    .pad_token = 49407};
+static const sdf_prompt_opts sd1 = {
+    .max_length = 77, .start_token = 49406, .end_token = 49407, .pad_token = 49407};
 
 static void test_chunking(void) {
     NEED_REFERENCE();
     REQUIRE(tok());
-    sdf_error err = {0};
+    sdf_error         err = {0};
     sdf_prompt_tokens t;
     /* empty prompt: [BOS, EOS, PAD x 75]; SD2 pads with 0 */
     REQUIRE(sdf_prompt_tokenize(tok(), "", &sd1, &t, &err) == SDF_OK);
@@ -152,7 +157,8 @@ static void test_chunking(void) {
     /* 74 tokens then a weighted 3-token group: it does not fit (1+74+3 > 76), is small (< 8),
      * so the window closes with EOS + 1 pad and the group starts the next window */
     char text[2048] = "";
-    for (int i = 0; i < 74; i++) strcat(text, "a ");
+    for (int i = 0; i < 74; i++)
+        strcat(text, "a ");
     strcat(text, "(cat dog bird:1.2)");
     REQUIRE(sdf_prompt_tokenize(tok(), text, &sd1, &t, &err) == SDF_OK);
     REQUIRE(t.n_chunks == 2);
@@ -169,7 +175,8 @@ static void test_chunking(void) {
 
     /* a large weighted group is split across windows, keeping its weight */
     strcpy(text, "(");
-    for (int i = 0; i < 80; i++) strcat(text, "a ");
+    for (int i = 0; i < 80; i++)
+        strcat(text, "a ");
     strcat(text, ":0.5)");
     REQUIRE(sdf_prompt_tokenize(tok(), text, &sd1, &t, &err) == SDF_OK);
     REQUIRE(t.n_chunks == 2);
@@ -180,7 +187,8 @@ static void test_chunking(void) {
 
     /* exactly 75 tokens fit one window; 76 need two */
     text[0] = 0;
-    for (int i = 0; i < 75; i++) strcat(text, "a ");
+    for (int i = 0; i < 75; i++)
+        strcat(text, "a ");
     REQUIRE(sdf_prompt_tokenize(tok(), text, &sd1, &t, &err) == SDF_OK);
     CHECK(t.n_chunks == 1 && t.slots[75].id == 320 && t.slots[76].id == 49407);
     sdf_prompt_tokens_free(&t);
@@ -192,7 +200,7 @@ static void test_chunking(void) {
     /* each weighted segment is tokenised separately: BPE never crosses segment boundaries */
     REQUIRE(sdf_prompt_tokenize(tok(), "photo(graph)", &sd1, &t, &err) == SDF_OK);
     int32_t *ids;
-    size_t n;
+    size_t   n;
     REQUIRE(sdf_tokenizer_encode(tok(), "photo", 5, &ids, &n, &err) == SDF_OK);
     CHECK(n == 1 && t.slots[1].id == ids[0] && t.slots[1].weight == 1.0);
     sdf_free(ids);
@@ -210,18 +218,19 @@ static void test_chunking(void) {
 }
 
 /* a lookup that knows "two" ([2,4] of ones) and nothing else */
-static int g_lookups;
+static int        g_lookups;
 static sdf_status fake_lookup(void *ctx, const char *name, sdf_tensor **out, sdf_error *err) {
     (void)ctx;
     g_lookups++;
     *out = NULL;
     if (strcmp(name, "two") == 0) {
         *out = sdf_tensor_f32(err, 2, (int64_t)2, (int64_t)4);
-        for (int i = 0; i < 8; i++) sdf_tensor_f32p(*out)[i] = 1.0f;
+        for (int i = 0; i < 8; i++)
+            sdf_tensor_f32p(*out)[i] = 1.0f;
     }
     return SDF_OK;
 }
-static int g_warns;
+static int  g_warns;
 static void count_warn(void *ctx, const char *msg) {
     (void)ctx;
     (void)msg;
@@ -234,7 +243,7 @@ static void test_embedding_split(void) {
     sdf_prompt_opts o = sd1;
     o.lookup = fake_lookup;
     o.warn = count_warn;
-    sdf_error err = {0};
+    sdf_error         err = {0};
     sdf_prompt_tokens t;
     /* (a embedding:two:1.3): the embedding vectors carry the segment's weight */
     REQUIRE(sdf_prompt_tokenize(tok(), "(a embedding:two:1.3) b", &sd1, &t, &err) == SDF_OK);
@@ -273,37 +282,57 @@ static void test_embedding_split(void) {
 static void test_random_prompts(void) {
     NEED_REFERENCE();
     REQUIRE(tok());
-    static const char *const parts[] = {"(", ")", "\\(", "\\)", ":", "1.5", ":0.5)", " ", "\n",
-                                        "embedding:", "embedding:two", ",", "cat", "a", "_",
-                                        "\xe6\x9d\xb1", "\xce\xa3", "<|endoftext|>", "\xc3", "1e9", "nan"};
-    sdf_prompt_opts o = sd1;
+    static const char *const parts[] = {"(",
+                                        ")",
+                                        "\\(",
+                                        "\\)",
+                                        ":",
+                                        "1.5",
+                                        ":0.5)",
+                                        " ",
+                                        "\n",
+                                        "embedding:",
+                                        "embedding:two",
+                                        ",",
+                                        "cat",
+                                        "a",
+                                        "_",
+                                        "\xe6\x9d\xb1",
+                                        "\xce\xa3",
+                                        "<|endoftext|>",
+                                        "\xc3",
+                                        "1e9",
+                                        "nan"};
+    sdf_prompt_opts          o = sd1;
     o.lookup = fake_lookup;
     uint64_t r = 12345;
-    char buf[512];
-    int bad = 0;
+    char     buf[512];
+    int      bad = 0;
     for (int it = 0; it < 3000; it++) {
         size_t n = 0;
-        int k = (int)(r % 24);
+        int    k = (int)(r % 24);
         for (int j = 0; j < k; j++) {
             r = r * 6364136223846793005ull + 1442695040888963407ull;
             if ((r >> 60) == 0) {
                 buf[n++] = (char)(1 + (r >> 33) % 255);
             } else {
                 const char *p = parts[(r >> 33) % SDF_COUNTOF(parts)];
-                size_t l = strlen(p);
-                if (n + l >= sizeof buf) break;
+                size_t      l = strlen(p);
+                if (n + l >= sizeof buf)
+                    break;
                 memcpy(buf + n, p, l);
                 n += l;
             }
         }
         buf[n] = 0;
         r = r * 6364136223846793005ull + 1442695040888963407ull;
-        sdf_error err = {0};
+        sdf_error         err = {0};
         sdf_prompt_tokens t;
-        sdf_status st = sdf_prompt_tokenize(tok(), buf, &o, &t, &err);
+        sdf_status        st = sdf_prompt_tokenize(tok(), buf, &o, &t, &err);
         if (st == SDF_OK) {
             for (int c = 0; c < t.n_chunks; c++)
-                if (t.slots[c * 77].id != 49406) bad++;
+                if (t.slots[c * 77].id != 49406)
+                    bad++;
             sdf_prompt_tokens_free(&t);
         } else if (st != SDF_ERR_INVALID) {
             bad++;

@@ -66,6 +66,28 @@ static void test_torch_interpolate(void) {
     sdf_tensor_release(img);
 }
 
+static void test_image_center_crop_kernels(void) {
+    /* bilinear after a center crop (within the bilinear tolerance above): torch runs its generic
+     * kernel on the narrowed view when W was
+     * cut or when H was cut in a batch of several, its channels-last kernel otherwise */
+    sdf_error err = {0};
+    sdf_tensor *img = ramp_tensor(1, 5, 7, 3, 0.0f), *img2 = ramp_tensor(2, 5, 7, 3, 0.0f);
+    sdf_tensor *o = sdf_common_upscale_image(img, 3, 4, SDF_RS_BILINEAR, true, NULL, &err);
+    REQUIRE(o);
+    check_tensor("center w", o, ref_img_center_w, SDF_COUNTOF(ref_img_center_w), TOL_bilinear);
+    sdf_tensor_release(o);
+    o = sdf_common_upscale_image(img, 8, 3, SDF_RS_BILINEAR, true, NULL, &err);
+    REQUIRE(o);
+    check_tensor("center h", o, ref_img_center_h, SDF_COUNTOF(ref_img_center_h), TOL_bilinear);
+    sdf_tensor_release(o);
+    o = sdf_common_upscale_image(img2, 8, 3, SDF_RS_BILINEAR, true, NULL, &err);
+    REQUIRE(o);
+    check_tensor("center h, batch 2", o, ref_img_center_hb2, SDF_COUNTOF(ref_img_center_hb2), TOL_bilinear);
+    sdf_tensor_release(o);
+    sdf_tensor_release(img);
+    sdf_tensor_release(img2);
+}
+
 static void test_bicubic_x2_edge(void) {
     /* spec 10.5: for x2, out[0] = 1.10547 x0 - 0.10547 x1 (unclamped source index) */
     float in[2] = {1.0f, 0.0f}, out[4];
@@ -168,6 +190,7 @@ static void test_center_crop(void) {
 
 int main(void) {
     RUN(test_torch_interpolate);
+    RUN(test_image_center_crop_kernels);
     RUN(test_bicubic_x2_edge);
     RUN(test_bislerp);
     RUN(test_lanczos);

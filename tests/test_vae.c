@@ -6,6 +6,7 @@
 #include "core/base/alloc.h"
 #include "core/graph/nodecall_int.h"
 #include "core/kernels/kernels.h"
+#include "core/models/checkpoint.h"
 #include "core/models/vae.h"
 #include "core/models/vae_raw.h"
 #include "nodes/nodes.h"
@@ -177,6 +178,73 @@ static void test_vae_tiled(void) {
     sdf_tensor_release(tiled);
 }
 
+/* Through the real checkpoint loader (detected VAE config, downscale 4). */
+static void test_vae_via_loader(void) {
+    NEED_REFERENCE();
+    sdf_error err;
+    sdf_vae *v = NULL;
+    sdf_checkpoint_opts o = {.fp32_text_encoder = true};
+    CHECKF(sdf_checkpoint_load(test_ref_path("tiny-sd1.safetensors"), &o, NULL, NULL, &v, &err) ==
+               SDF_OK, "%s", err.msg);
+    REQUIRE(v);
+    CHECK(v->cfg.downscale == 4);
+    decode_case(v, "golden/vae_decode_8x12.safetensors", "z", "decoded");
+    sdf_vae_release(v);
+}
+
+/* VAEEncode -> VAEDecode through the node API: the latent and image shapes, and the decode
+ * equals sdf_vae_decode of the encoded latent. */
+static void test_vae_nodes_run(void) {
+    NEED_REFERENCE();
+    REQUIRE(vae32);
+    sdf_builtin_storage st;
+    sdf_registry reg;
+    sdf_builtin_registry(&st, &reg);
+    sdf_error err;
+    sdf_tensor *img = sdf_tensor_f32(&err, 4, 2, 16, 24, 3);
+    for (int64_t i = 0; i < sdf_tensor_numel(img); i++)
+        sdf_tensor_f32p(img)[i] = 0.5f + 0.4f * sinf((float)i * 0.05f);
+    sdf_value *pix = sdf_value_tensor(SDF_VT_IMAGE, img);
+    sdf_value *vv = sdf_value_handle(SDF_VT_VAE, sdf_vae_retain(vae32), &sdf_vae_handle);
+    sdf_call_host host = {.pool = pool2};
+    sdf_node_call enc = {.def = sdf_registry_find(&reg, "VAEEncode"), .node_id = "1", .host = &host};
+    enc.args[0] = pix;
+    enc.args[1] = vv;
+    CHECKF(sdf_node_call_run(&enc, &err) == SDF_OK, "%s", err.msg);
+    REQUIRE(enc.outputs[0] && enc.outputs[0]->type == SDF_VT_LATENT);
+    sdf_tensor *lat = enc.outputs[0]->u.latent.samples;
+    CHECK(lat->shape[0] == 2 && lat->shape[1] == 4 && lat->shape[2] == 4 && lat->shape[3] == 6);
+    sdf_node_call dec = {.def = sdf_registry_find(&reg, "VAEDecode"), .node_id = "2", .host = &host};
+    dec.args[0] = enc.outputs[0];
+    dec.args[1] = vv;
+    CHECKF(sdf_node_call_run(&dec, &err) == SDF_OK, "%s", err.msg);
+    REQUIRE(dec.outputs[0] && dec.outputs[0]->type == SDF_VT_IMAGE);
+    sdf_tensor *out = dec.outputs[0]->u.tensor, *direct = NULL;
+    CHECK(out->shape[0] == 2 && out->shape[1] == 16 && out->shape[2] == 24 && out->shape[3] == 3);
+    CHECK(sdf_vae_decode(vae32, lat, NULL, &direct, &err) == SDF_OK);
+    if (direct) CHECK(memcmp(direct->data, out->data, out->nbytes) == 0);
+    sdf_tensor_release(direct);
+    /* tiled node: tile_size < 4*overlap shrinks the overlap as ComfyUI does */
+    sdf_node_call dt = {.def = sdf_registry_find(&reg, "VAEDecodeTiled"), .node_id = "3", .host = &host};
+    sdf_value *tile = sdf_value_int(64), *ov = sdf_value_int(64), *ts = sdf_value_int(64),
+              *to = sdf_value_int(8);
+    dt.args[0] = enc.outputs[0];
+    dt.args[1] = vv;
+    dt.args[2] = tile;
+    dt.args[3] = ov;
+    dt.args[4] = ts;
+    dt.args[5] = to;
+    CHECKF(sdf_node_call_run(&dt, &err) == SDF_OK, "%s", err.msg);
+    if (dt.outputs[0]) CHECK(sdf_tensor_same_shape(dt.outputs[0]->u.tensor, out));
+    sdf_node_call_deinit(&dt);
+    sdf_node_call_deinit(&dec);
+    sdf_node_call_deinit(&enc);
+    sdf_value_release(tile); sdf_value_release(ov); sdf_value_release(ts); sdf_value_release(to);
+    sdf_value_release(pix);
+    sdf_value_release(vv);
+    sdf_tensor_release(img);
+}
+
 static void test_vae_node_table(void) {
     sdf_builtin_storage st;
     sdf_registry reg;
@@ -202,7 +270,9 @@ int main(void) {
     RUN(test_vae_encode_golden);
     RUN(test_vae_encode_crop);
     RUN(test_vae_tiled);
+    RUN(test_vae_via_loader);
     RUN(test_vae_node_table);
+    RUN(test_vae_nodes_run);
     sdf_vae_release(vae32);
     sdf_pool_free(pool2);
     return test_summary();

@@ -44,6 +44,9 @@ sdf_tensor *sdf_mask_grow(const sdf_tensor *m, int64_t expand, bool tapered, sdf
     for (int64_t b = 0; b < B; b++) {
         float *p = sdf_tensor_f32p(o) + (size_t)b * plane;
         for (int64_t it = 0; it < iters; it++) {
+            /* once an iteration changes nothing, later ones cannot either: stop early (a mask
+             * saturates after at most H + W iterations, whatever |expand| asks for) */
+            bool changed = false;
             memcpy(tmp, p, plane * sizeof(float));
             for (int64_t y = 0; y < H; y++) {
                 /* SciPy "reflect" mirrors about the edge: index -1 reads 0, H reads H-1 */
@@ -56,9 +59,11 @@ sdf_tensor *sdf_mask_grow(const sdf_tensor *m, int64_t expand, bool tapered, sdf
                     int nc = tapered ? 4 : 8;
                     for (int k = 0; k < nc; k++)
                         v = dilate ? (c[k] > v ? c[k] : v) : (c[k] < v ? c[k] : v);
+                    if (v != mid[x]) changed = true;
                     p[y * W + x] = v;
                 }
             }
+            if (!changed) break;
         }
     }
     sdf_free(tmp);

@@ -558,9 +558,11 @@ static bool shape_ok(const sdf_tensor *s, int nd, sdf_error *err) {
     return true;
 }
 
-/* [B,C,H,W] interpolate with torch's kernel choice: channels-last maths when C == 1. */
+/* [B,C,H,W] interpolate. cl_mode: 1 = torch's channels-last bilinear kernel, 0 = its generic
+ * kernel, -1 = decide as torch does for a contiguous NCHW tensor (channels-last when C == 1,
+ * since torch then sees the tensor as channels-last contiguous too). */
 static sdf_tensor *interp_nchw(const sdf_tensor *s, int64_t oh, int64_t ow, sdf_resample m,
-                               bool cl, sdf_pool *pool, sdf_error *err) {
+                               int cl_mode, sdf_pool *pool, sdf_error *err) {
     int64_t B = s->shape[0], C = s->shape[1], H = s->shape[2], W = s->shape[3];
     if (oh <= 0 || ow <= 0) {
         sdf_fail(err, SDF_ERR_SHAPE, "cannot resize to %lldx%lld", (long long)ow, (long long)oh);
@@ -573,7 +575,7 @@ static sdf_tensor *interp_nchw(const sdf_tensor *s, int64_t oh, int64_t ow, sdf_
         st = sdf_bislerp(sdf_tensor_f32p(s), B, C, H, W, sdf_tensor_f32p(o), oh, ow, err);
     else
         st = interp_fast(sdf_tensor_f32p(s), B * C, H, W, sdf_tensor_f32p(o), oh, ow, m,
-                         cl || C == 1, pool, err);
+                         cl_mode < 0 ? C == 1 : cl_mode == 1, pool, err);
     if (st) {
         sdf_tensor_release(o);
         return NULL;
@@ -584,7 +586,7 @@ static sdf_tensor *interp_nchw(const sdf_tensor *s, int64_t oh, int64_t ow, sdf_
 sdf_tensor *sdf_interpolate(const sdf_tensor *s, int64_t height, int64_t width, sdf_resample m,
                             sdf_pool *pool, sdf_error *err) {
     if (!shape_ok(s, 4, err)) return NULL;
-    return interp_nchw(s, height, width, m, false, pool, err);
+    return interp_nchw(s, height, width, m, -1, pool, err);
 }
 
 sdf_tensor *sdf_common_upscale(const sdf_tensor *s, int64_t width, int64_t height, sdf_resample m,
@@ -594,7 +596,7 @@ sdf_tensor *sdf_common_upscale(const sdf_tensor *s, int64_t width, int64_t heigh
         sdf_fail(err, SDF_ERR_INVALID, "lanczos works on images only");
         return NULL;
     }
-    int64_t H = s->shape[2], W = s->shape[3];
+    int64_t B = s->shape[0], C = s->shape[1], H = s->shape[2], W = s->shape[3];
     if (center_crop) {
         int64_t x, y;
         sdf_center_crop_offsets(W, H, width, height, &x, &y);
@@ -605,12 +607,15 @@ sdf_tensor *sdf_common_upscale(const sdf_tensor *s, int64_t width, int64_t heigh
             }
             sdf_tensor *c = crop_nchw(s, y, x, H - 2 * y, W - 2 * x, err);
             if (!c) return NULL;
-            sdf_tensor *o = interp_nchw(c, height, width, m, false, pool, err);
+            /* a narrowed view: torch's generic kernel unless only H of a single item was cut (then
+             * the view is still channels-last contiguous: C == 1 and B == 1 only) */
+            int cl = (C == 1 && x == 0 && B == 1) ? 1 : 0;
+            sdf_tensor *o = interp_nchw(c, height, width, m, cl, pool, err);
             sdf_tensor_release(c);
             return o;
         }
     }
-    return interp_nchw(s, height, width, m, false, pool, err);
+    return interp_nchw(s, height, width, m, -1, pool, err);
 }
 
 sdf_tensor *sdf_common_upscale_image(const sdf_tensor *image, int64_t width, int64_t height,
@@ -666,7 +671,11 @@ sdf_tensor *sdf_common_upscale_image(const sdf_tensor *image, int64_t width, int
             for (int64_t x = 0; x < w; x++)
                 for (int64_t c = 0; c < C; c++)
                     pp[((bi * C + c) * h + y) * w + x] = ip[((bi * H + y + y0) * W + x + x0) * C + c];
-    sdf_tensor *r = interp_nchw(pl, height, width, m, true, pool, err);
+    /* ComfyUI's movedim gives torch a channels-last view; a center crop that narrows W, or H
+     * of a batch of several images, leaves it non-contiguous and torch then runs its generic
+     * kernel (different rounding for bilinear) */
+    int cl = (x0 != 0 || (y0 != 0 && B > 1)) ? 0 : 1;
+    sdf_tensor *r = interp_nchw(pl, height, width, m, cl, pool, err);
     sdf_tensor_release(pl);
     if (!r) { sdf_tensor_release(out); return NULL; }
     const float *rp = sdf_tensor_f32p(r);

@@ -395,7 +395,9 @@ static void add_number(sbuf *b, double v) { sb_printf(b, "%.6g", v); }
 
 /* The seed exactly as the prompt holds it. */
 static void add_seed(sbuf *b, const cJSON *v) {
-    if ((cJSON_IsRaw(v) || cJSON_IsString(v)) && v->valuestring) {
+    /* raw items, digit strings, and numbers that carry their literal text in valuestring (the
+     * engine's sdf_json_parse keeps it there) */
+    if ((cJSON_IsRaw(v) || cJSON_IsString(v) || cJSON_IsNumber(v)) && v->valuestring) {
         const char *s = v->valuestring;
         if (*s && strspn(s, "0123456789") == strlen(s)) {
             sb_add(b, s);

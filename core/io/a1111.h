@@ -23,7 +23,9 @@
  *            file stem; Model hash: first 10 hex of ckpt_sha256 (left out when the callback is
  *            NULL or fails, or when no checkpoint is found).
  * Exactness: the seed is printed exactly when the prompt holds it as a raw number item (as
- *            sdf_json_dup_exact makes), as a string of digits, or as a double below 2^53.
+ *            sdf_json_dup_exact and sdf_json_int_item make), as a number item carrying its
+ *            literal in valuestring (sdf_json_parse in workflow.h), as a string of digits, or
+ *            as a double below 2^53.
  * Ownership: returns sdf_malloc'd text (sdf_free), or NULL when no sampler feeds the image (or
  *            the save node is absent, or memory ran out).
  * Threads:   pure; ckpt_sha256 is called from the calling thread.

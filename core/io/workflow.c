@@ -121,8 +121,8 @@ sdf_status sdf_json_parse(const char *text, size_t len, const char *name, cJSON 
         line_col(text, off, &l, &c);
         if (off >= n) sdf_fail(err, SDF_ERR_PARSE, "line %d, column %d: unexpected end of JSON "
                                                    "(truncated file?)", l, c);
-        else sdf_fail(err, SDF_ERR_PARSE, "line %d, column %d: not valid JSON near '%.20s'", l,
-                      c, text + off);
+        else sdf_fail(err, SDF_ERR_PARSE, "line %d, column %d: not valid JSON near '%.*s'", l,
+                      c, (int)(n - off < 20 ? n - off : 20), text + off); /* text may lack a NUL */
         sdf_error_at_file(err, name);
         return SDF_ERR_PARSE;
     }

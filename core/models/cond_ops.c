@@ -3,7 +3,9 @@
 
 #include <string.h>
 
-static sdf_status nomem(sdf_error *err) { return sdf_fail(err, SDF_ERR_NOMEM, "conditioning"); }
+static sdf_status nomem(sdf_error *err) {
+    return sdf_fail(err, SDF_ERR_NOMEM, "conditioning");
+}
 
 static sdf_status copy_of(const sdf_conditioning *c, int extra, sdf_value **out, sdf_error *err) {
     *out = sdf_value_conditioning_copy(c, extra);
@@ -25,7 +27,8 @@ static sdf_status check_cond(const sdf_tensor *t, const char *what, sdf_error *e
 sdf_status sdf_cond_combine(const sdf_conditioning *a, const sdf_conditioning *b, sdf_value **out,
                             sdf_error *err) {
     sdf_status st = copy_of(a, b->n, out, err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     for (int i = 0; i < b->n; i++) {
         sdf_cond_entry *d = &(*out)->u.cond.e[a->n + i];
         *d = b->e[i];
@@ -45,25 +48,28 @@ sdf_status sdf_cond_average(const sdf_conditioning *to, const sdf_conditioning *
     const sdf_tensor *cf = from->e[0].cond;
     sdf_tensor       *pf = from->e[0].pooled;
     sdf_status        st = check_cond(cf, "conditioning_from", err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     st = copy_of(to, 0, out, err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     const float s = (float)to_strength, r = (float)(1.0 - to_strength);
     for (int i = 0; i < to->n && st == SDF_OK; i++) {
         sdf_cond_entry   *d = &(*out)->u.cond.e[i];
         const sdf_tensor *t1 = to->e[i].cond;
-        if ((st = check_cond(t1, "conditioning_to", err)) != SDF_OK) break;
+        if ((st = check_cond(t1, "conditioning_to", err)) != SDF_OK)
+            break;
         int64_t B1 = t1->shape[0], L1 = t1->shape[1], D = t1->shape[2];
         int64_t B0 = cf->shape[0], L0 = cf->shape[1];
         if (cf->shape[2] != D || (B0 != B1 && B0 != 1 && B1 != 1) || (L0 < L1 && B0 != 1)) {
             st = sdf_fail(err, SDF_ERR_SHAPE,
                           "ConditioningAverage: shapes [%lld,%lld,%lld] and [%lld,%lld,%lld] do "
                           "not combine",
-                          (long long)B1, (long long)L1, (long long)D, (long long)B0,
-                          (long long)L0, (long long)cf->shape[2]);
+                          (long long)B1, (long long)L1, (long long)D, (long long)B0, (long long)L0,
+                          (long long)cf->shape[2]);
             break;
         }
-        int64_t B = B1 > B0 ? B1 : B0;
+        int64_t     B = B1 > B0 ? B1 : B0;
         sdf_tensor *tw = sdf_tensor_f32(err, 3, B, L1, D);
         if (!tw) {
             st = nomem(err);
@@ -83,7 +89,8 @@ sdf_status sdf_cond_average(const sdf_conditioning *to, const sdf_conditioning *
         if (pf && pt) {
             if (sdf_tensor_numel(pf) != sdf_tensor_numel(pt) || pf->dtype != SDF_DTYPE_F32 ||
                 pt->dtype != SDF_DTYPE_F32) {
-                st = sdf_fail(err, SDF_ERR_SHAPE, "ConditioningAverage: pooled outputs differ in size");
+                st = sdf_fail(err, SDF_ERR_SHAPE,
+                              "ConditioningAverage: pooled outputs differ in size");
                 break;
             }
             sdf_tensor *p = sdf_tensor_clone(pt, err);
@@ -93,7 +100,8 @@ sdf_status sdf_cond_average(const sdf_conditioning *to, const sdf_conditioning *
             }
             float       *po = sdf_tensor_f32p(p);
             const float *pa = sdf_tensor_f32p(pt), *pb = sdf_tensor_f32p(pf);
-            for (int64_t k = 0; k < sdf_tensor_numel(p); k++) po[k] = pa[k] * s + pb[k] * r;
+            for (int64_t k = 0; k < sdf_tensor_numel(p); k++)
+                po[k] = pa[k] * s + pb[k] * r;
             replace(&d->pooled, p);
         } else if (pf) {
             replace(&d->pooled, sdf_tensor_retain(pf));
@@ -114,11 +122,13 @@ sdf_status sdf_cond_concat(const sdf_conditioning *to, const sdf_conditioning *f
         return sdf_fail(err, SDF_ERR_INVALID, "ConditioningConcat: conditioning_from is empty");
     const sdf_tensor *cf = from->e[0].cond;
     sdf_status        st = check_cond(cf, "conditioning_from", err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     st = copy_of(to, 0, out, err);
     for (int i = 0; i < to->n && st == SDF_OK; i++) {
         const sdf_tensor *t1 = to->e[i].cond;
-        if ((st = check_cond(t1, "conditioning_to", err)) != SDF_OK) break;
+        if ((st = check_cond(t1, "conditioning_to", err)) != SDF_OK)
+            break;
         int64_t B = t1->shape[0], L1 = t1->shape[1], L0 = cf->shape[1], D = t1->shape[2];
         if (cf->shape[0] != B || cf->shape[2] != D) {
             st = sdf_fail(err, SDF_ERR_SHAPE,
@@ -163,8 +173,10 @@ sdf_status sdf_cond_zero_out(const sdf_conditioning *c, sdf_value **out, sdf_err
             st = nomem(err);
             break;
         }
-        if (z) replace(&d->cond, z);
-        if (zp) replace(&d->pooled, zp);
+        if (z)
+            replace(&d->cond, z);
+        if (zp)
+            replace(&d->pooled, zp);
     }
     if (st != SDF_OK && *out) {
         sdf_value_release(*out);
@@ -173,12 +185,15 @@ sdf_status sdf_cond_zero_out(const sdf_conditioning *c, sdf_value **out, sdf_err
     return st;
 }
 
-static int64_t floordiv8(int64_t v) { return v >= 0 ? v / 8 : -((-v + 7) / 8); }
+static int64_t floordiv8(int64_t v) {
+    return v >= 0 ? v / 8 : -((-v + 7) / 8);
+}
 
 sdf_status sdf_cond_set_area(const sdf_conditioning *c, int64_t width, int64_t height, int64_t x,
                              int64_t y, double strength, sdf_value **out, sdf_error *err) {
     sdf_status st = copy_of(c, 0, out, err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     for (int i = 0; i < c->n; i++) {
         sdf_cond_entry *d = &(*out)->u.cond.e[i];
         d->has_area = true;
@@ -197,7 +212,8 @@ sdf_status sdf_cond_set_area(const sdf_conditioning *c, int64_t width, int64_t h
 sdf_status sdf_cond_set_area_pct(const sdf_conditioning *c, double width, double height, double x,
                                  double y, double strength, sdf_value **out, sdf_error *err) {
     sdf_status st = copy_of(c, 0, out, err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     for (int i = 0; i < c->n; i++) {
         sdf_cond_entry *d = &(*out)->u.cond.e[i];
         d->has_area = true;
@@ -216,7 +232,8 @@ sdf_status sdf_cond_set_area_pct(const sdf_conditioning *c, double width, double
 sdf_status sdf_cond_set_strength(const sdf_conditioning *c, double strength, sdf_value **out,
                                  sdf_error *err) {
     sdf_status st = copy_of(c, 0, out, err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     for (int i = 0; i < c->n; i++) {
         (*out)->u.cond.e[i].has_strength = true;
         (*out)->u.cond.e[i].strength = strength;
@@ -233,7 +250,8 @@ sdf_status sdf_cond_set_mask(const sdf_conditioning *c, sdf_tensor *mask, double
     if (mask->ndim == 2) {
         int64_t shape[3] = {1, mask->shape[0], mask->shape[1]};
         m = sdf_tensor_reshape(mask, 3, shape, err);
-        if (!m) return err ? err->code : SDF_ERR_SHAPE;
+        if (!m)
+            return err ? err->code : SDF_ERR_SHAPE;
     } else {
         m = sdf_tensor_retain(mask);
     }
@@ -255,7 +273,8 @@ sdf_status sdf_cond_set_mask(const sdf_conditioning *c, sdf_tensor *mask, double
 sdf_status sdf_cond_set_timestep_range(const sdf_conditioning *c, double start, double end,
                                        sdf_value **out, sdf_error *err) {
     sdf_status st = copy_of(c, 0, out, err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     for (int i = 0; i < c->n; i++) {
         sdf_cond_entry *d = &(*out)->u.cond.e[i];
         d->has_timestep_range = true;

@@ -1014,6 +1014,379 @@ static sdf_status s_er_sde(run_state *s, const float *sig, int ns, float *x, sdf
     return st;
 }
 
+
+/* ---- UniPC (comfy/extra_samplers/uni_pc.py: multistep, predict_x0, bh1/bh2) ---- */
+
+/* SigmaConvert on float32 sigmas */
+static float up_lmc(float s) { return 0.5f * logf(1.0f / ((s * s) + 1.0f)); }
+static float up_alpha(float s) { return expf(up_lmc(s)); }
+static float up_std(float s) { return sqrtf(1.0f - expf(2.0f * up_lmc(s))); }
+static float up_lambda(float s) {
+    float l = up_lmc(s);
+    return l - 0.5f * logf(1.0f - expf(2.0f * l));
+}
+
+typedef struct unipc {
+    run_state *s;
+    float *xin, *den; /* scratch for the model evaluation */
+    int step_i, total;
+} unipc;
+
+/* data_prediction_fn(x, t): x0 from the k-diffusion denoiser at sigma t */
+static sdf_status up_model(unipc *u, const float *x, float t, float *out, sdf_error *err) {
+    run_state *s = u->s;
+    float sc = sqrtf(t * t + 1.0f);
+    for (size_t k = 0; k < s->n; k++) u->xin[k] = x[k] * sc;
+    sdf_status st = model(s, u->xin, t, u->den, NULL, err);
+    if (st != SDF_OK) return st;
+    float a = up_alpha(t), sd = up_std(t);
+    for (size_t k = 0; k < s->n; k++) {
+        float eps = (u->xin[k] - u->den[k]) / t;
+        out[k] = (x[k] - sd * eps) / a;
+    }
+    return SDF_OK;
+}
+
+/* Solves the n x n system A y = b (n <= 3) in double by Gaussian elimination. */
+static void solve_small(int n, double A[3][3], double *b, double *y) {
+    for (int c = 0; c < n; c++) {
+        int p = c;
+        for (int r = c + 1; r < n; r++)
+            if (fabs(A[r][c]) > fabs(A[p][c])) p = r;
+        for (int k = 0; k < n; k++) {
+            double t = A[c][k];
+            A[c][k] = A[p][k];
+            A[p][k] = t;
+        }
+        double t = b[c];
+        b[c] = b[p];
+        b[p] = t;
+        for (int r = c + 1; r < n; r++) {
+            double f = A[r][c] / A[c][c];
+            for (int k = c; k < n; k++) A[r][k] -= f * A[c][k];
+            b[r] -= f * b[c];
+        }
+    }
+    for (int r = n - 1; r >= 0; r--) {
+        double acc = b[r];
+        for (int k = r + 1; k < n; k++) acc -= A[r][k] * y[k];
+        y[r] = acc / A[r][r];
+    }
+}
+
+/* multistep_uni_pc_bh_update: x (in/out), mpl/tpl hold `have` entries (oldest first). *model_t
+ * receives the corrector's evaluation when use_corrector. */
+static sdf_status up_update(unipc *u, float *x, float **mpl, const float *tpl, int have, float t,
+                            int order, bool use_corrector, bool bh2, float *model_t,
+                            float *d1s[2], float *xt_, sdf_error *err) {
+    run_state *s = u->s;
+    size_t n = s->n;
+    float t0 = tpl[have - 1];
+    const float *m0 = mpl[have - 1];
+    float l0 = up_lambda(t0), lt = up_lambda(t);
+    float sig0 = up_std(t0), sigt = up_std(t);
+    float alpha_t = expf(up_lmc(t));
+    float h = lt - l0;
+    float rks[3];
+    for (int i = 1; i < order; i++) {
+        float li = up_lambda(tpl[have - 1 - i]);
+        rks[i - 1] = (li - l0) / h;
+        const float *mi = mpl[have - 1 - i];
+        for (size_t k = 0; k < n; k++) d1s[i - 1][k] = (mi[k] - m0[k]) / rks[i - 1];
+    }
+    rks[order - 1] = 1.0f;
+    float hh = -h;
+    float h_phi_1 = expm1f(hh);
+    float h_phi_k = h_phi_1 / hh - 1.0f;
+    float fact = 1.0f;
+    float B_h = bh2 ? expm1f(hh) : hh;
+    double R[3][3], b[3];
+    for (int i = 1; i <= order; i++) {
+        for (int c = 0; c < order; c++) R[i - 1][c] = (double)powf(rks[c], (float)(i - 1));
+        b[i - 1] = (double)((h_phi_k * fact) / B_h);
+        fact *= (float)(i + 1);
+        h_phi_k = h_phi_k / hh - 1.0f / fact;
+    }
+    float rhos_p[3] = {0}, rhos_c[3] = {0};
+    int nd = order - 1;
+    if (nd > 0) {
+        if (order == 2) rhos_p[0] = 0.5f;
+        else {
+            double A[3][3] = {{0}}, bb[3] = {0}, y[3] = {0};
+            for (int r = 0; r < nd; r++) {
+                for (int c = 0; c < nd; c++) A[r][c] = R[r][c];
+                bb[r] = b[r];
+            }
+            solve_small(nd, A, bb, y);
+            for (int r = 0; r < nd; r++) rhos_p[r] = (float)y[r];
+        }
+    }
+    if (use_corrector) {
+        if (order == 1) rhos_c[0] = 0.5f;
+        else {
+            double A[3][3] = {{0}}, bb[3] = {0}, y[3] = {0};
+            for (int r = 0; r < order; r++) {
+                for (int c = 0; c < order; c++) A[r][c] = R[r][c];
+                bb[r] = b[r];
+            }
+            solve_small(order, A, bb, y);
+            for (int r = 0; r < order; r++) rhos_c[r] = (float)y[r];
+        }
+    }
+    float ca = sigt / sig0, cb = alpha_t * h_phi_1, cB = alpha_t * B_h;
+    for (size_t k = 0; k < n; k++) {
+        xt_[k] = ca * x[k] - cb * m0[k];
+        float pr = 0.0f;
+        for (int i = 0; i < nd; i++) pr = pr + d1s[i][k] * rhos_p[i];
+        x[k] = nd > 0 ? xt_[k] - cB * pr : xt_[k] - cB * 0.0f;
+    }
+    if (use_corrector) {
+        sdf_status st = up_model(u, x, t, model_t, err);
+        if (st != SDF_OK) return st;
+        for (size_t k = 0; k < n; k++) {
+            float cr = 0.0f;
+            for (int i = 0; i < nd; i++) cr = cr + d1s[i][k] * rhos_c[i];
+            float d1t = model_t[k] - m0[k];
+            x[k] = xt_[k] - cB * (cr + rhos_c[order - 1] * d1t);
+        }
+    }
+    return SDF_OK;
+}
+
+static sdf_status s_unipc(run_state *s, const float *sig_in, int ns, float *x, bool bh2,
+                          sdf_error *err) {
+    SCRATCH(xin);
+    SCRATCH(den);
+    SCRATCH(m0);
+    SCRATCH(m1);
+    SCRATCH(m2);
+    SCRATCH(mt);
+    SCRATCH(d10);
+    SCRATCH(d11);
+    SCRATCH(xt_);
+    size_t n = s->n;
+    float ts[1024];
+    if (ns > 1024) return sdf_fail(err, SDF_ERR_INVALID, "uni_pc: too many steps");
+    memcpy(ts, sig_in, sizeof(float) * (size_t)ns);
+    if (ts[ns - 1] == 0.0f) ts[ns - 1] = 0.001f;
+    float sc0 = sqrtf(1.0f + ts[0] * ts[0]);
+    for (size_t k = 0; k < n; k++) x[k] = x[k] / sc0;
+    int steps = ns - 1;
+    int order = ns - 2 < 3 ? ns - 2 : 3;
+    unipc u = {.s = s, .xin = xin, .den = den, .total = steps};
+    float *mpl[3] = {m0, m1, m2};
+    float tpl[3];
+    int have = 0;
+    float *d1s[2] = {d10, d11};
+    sdf_status st;
+    for (int si = 0; si < steps; si++) {
+        if (si == 0) {
+            if ((st = up_model(&u, x, ts[0], mpl[0], err))) return st;
+            tpl[0] = ts[0];
+            have = 1;
+        } else if (si < order) {
+            float vt = ts[si];
+            if ((st = up_update(&u, x, mpl, tpl, have, vt, si, true, bh2, mt, d1s, xt_, err)))
+                return st;
+            memcpy(mpl[have], mt, n * sizeof(float));
+            tpl[have] = vt;
+            have++;
+        } else {
+            int extra = si == steps - 1 ? 1 : 0;
+            for (int step = si; step <= si + extra; step++) {
+                float vt = ts[step];
+                int so = order < steps + 1 - step ? order : steps + 1 - step;
+                bool corr = step != steps;
+                if ((st = up_update(&u, x, mpl, tpl, have, vt, so, corr, bh2, mt, d1s, xt_, err)))
+                    return st;
+                /* shift the history by one and put the new entry last */
+                float *first = mpl[0];
+                for (int i = 0; i < order - 1; i++) {
+                    tpl[i] = tpl[i + 1];
+                    mpl[i] = mpl[i + 1];
+                }
+                mpl[order - 1] = first;
+                tpl[have - 1] = vt;
+                if (step < steps) memcpy(mpl[have - 1], mt, n * sizeof(float));
+            }
+        }
+        if ((st = callback(s, si, steps, x, mpl[have - 1], err))) return st;
+    }
+    float a = up_alpha(ts[ns - 1]);
+    for (size_t k = 0; k < n; k++) x[k] = x[k] / a;
+    return SDF_OK;
+}
+
+/* ---- DEIS (tab mode, max_order 3) ---- */
+
+static sdf_status s_deis(run_state *s, const float *sig, int ns, float *x, sdf_error *err) {
+    enum { MAXO = 3, NI = 10000 };
+    SCRATCH(den);
+    SCRATCH(dc);
+    SCRATCH(b1);
+    SCRATCH(b2);
+    size_t n = s->n;
+    /* edm2t with the EDM constants, float32 */
+    const float eps_s = 1e-3f, smin = 0.002f, smax = 80.0f;
+    float lmin = logf(smin * smin + 1.0f), lmax = logf(smax * smax + 1.0f);
+    float beta_d = 2.0f * (lmin / eps_s - lmax) / (eps_s - 1.0f);
+    float beta_min = lmax - 0.5f * beta_d;
+    float beta1 = beta_d + beta_min;
+    float *t = sdf_malloc(sizeof(float) * (size_t)ns);
+    float *taus = sdf_malloc(sizeof(float) * NI);
+    float (*coef)[MAXO] = sdf_calloc((size_t)ns, sizeof *coef);
+    if (!t || !taus || !coef) {
+        sdf_free(t);
+        sdf_free(taus);
+        sdf_free(coef);
+        return sdf_fail(err, SDF_ERR_NOMEM, "deis: out of memory");
+    }
+    for (int i = 0; i < ns; i++) {
+        float l = logf(sig[i] * sig[i] + 1.0f);
+        t[i] = (sqrtf(beta_min * beta_min + 2.0f * beta_d * l) - beta_min) / beta_d;
+    }
+    for (int i = 0; i < ns - 1; i++) {
+        int order = i + 1 < MAXO ? i + 1 : MAXO;
+        if (order == 1) continue;
+        sdf_linspace_f32(t[i], t[i + 1], NI, taus);
+        float dtau = (t[i + 1] - t[i]) / (float)NI;
+        for (int j = 0; j < order; j++) {
+            double acc = 0;
+            for (int q = 0; q < NI; q++) {
+                double tau = taus[q];
+                double alpha = exp(-0.5 * tau * tau * ((double)beta1 - beta_min) - tau * beta_min);
+                double dlog = -tau * ((double)beta1 - beta_min) - beta_min;
+                double integrand = -0.5 * dlog / sqrt(alpha * (1.0 - alpha));
+                double poly = 1.0;
+                for (int k = 0; k < order; k++) {
+                    if (k == j) continue;
+                    poly *= (tau - t[i - k]) / ((double)t[i - j] - t[i - k]);
+                }
+                acc += integrand * poly;
+            }
+            coef[i][j] = (float)acc * dtau;
+        }
+    }
+    sdf_free(taus);
+    sdf_status st = SDF_OK;
+    int have = 0;
+    for (int i = 0; i < ns - 1; i++) {
+        float tc = sig[i], tn = sig[i + 1];
+        if ((st = model(s, x, tc, den, NULL, err))) break;
+        if ((st = callback(s, i, ns - 1, x, den, err))) break;
+        for (size_t k = 0; k < n; k++) dc[k] = (x[k] - den[k]) / tc;
+        int order = i + 1 < MAXO ? i + 1 : MAXO;
+        if (tn <= 0.0f) order = 1;
+        if (order == 1) {
+            float dt = tn - tc;
+            for (size_t k = 0; k < n; k++) x[k] = x[k] + dt * dc[k];
+        } else if (order == 2) {
+            for (size_t k = 0; k < n; k++) x[k] = (x[k] + coef[i][0] * dc[k]) + coef[i][1] * b1[k];
+        } else {
+            for (size_t k = 0; k < n; k++)
+                x[k] = ((x[k] + coef[i][0] * dc[k]) + coef[i][1] * b1[k]) + coef[i][2] * b2[k];
+        }
+        /* history: b1 newest, b2 older (max_order - 1 = 2 entries) */
+        float *tmp = b2;
+        b2 = b1;
+        b1 = dc;
+        dc = tmp;
+        if (have < 2) have++;
+    }
+    sdf_free(t);
+    sdf_free(coef);
+    return st;
+}
+
+/* ---- DPM-Solver fast (eta 0) ---- */
+
+typedef struct dpms {
+    run_state *s;
+    float *tmp;
+} dpms;
+
+static sdf_status dpms_eps(dpms *d, const float *x, float t, float *eps, sdf_error *err) {
+    float sg = sig_of(t);
+    sdf_status st = model(d->s, x, sg, d->tmp, NULL, err);
+    if (st != SDF_OK) return st;
+    for (size_t k = 0; k < d->s->n; k++) eps[k] = (x[k] - d->tmp[k]) / sg;
+    return SDF_OK;
+}
+
+static sdf_status s_dpm_fast(run_state *s, const float *sig, int ns, float *x, sdf_error *err) {
+    SCRATCH(tmp);
+    SCRATCH(eps);
+    SCRATCH(e1);
+    SCRATCH(e2);
+    SCRATCH(u);
+    SCRATCH(den);
+    size_t n = s->n;
+    dpms d = {s, tmp};
+    float smin = sig[ns - 1] == 0.0f ? sig[ns - 2] : sig[ns - 1];
+    float smax = sig[0];
+    int nfe = ns - 1;
+    if (!(smin > 0.0f) || !(smax > 0.0f))
+        return sdf_fail(err, SDF_ERR_INVALID, "dpm_fast: sigma_min and sigma_max must not be 0");
+    float t_start = neg_log(smax), t_end = neg_log(smin);
+    int m = nfe / 3 + 1;
+    float *ts = sdf_malloc(sizeof(float) * (size_t)(m + 1));
+    int *orders = sdf_malloc(sizeof(int) * (size_t)(m + 1));
+    if (!ts || !orders) {
+        sdf_free(ts);
+        sdf_free(orders);
+        return sdf_fail(err, SDF_ERR_NOMEM, "dpm_fast: out of memory");
+    }
+    sdf_linspace_f32(t_start, t_end, m + 1, ts);
+    int no = 0;
+    if (nfe % 3 == 0) {
+        for (int i = 0; i < m - 2; i++) orders[no++] = 3;
+        orders[no++] = 2;
+        orders[no++] = 1;
+    } else {
+        for (int i = 0; i < m - 1; i++) orders[no++] = 3;
+        orders[no++] = nfe % 3;
+    }
+    sdf_status st = SDF_OK;
+    for (int i = 0; i < no && st == SDF_OK; i++) {
+        float t = ts[i], tn = ts[i + 1];
+        float h = tn - t;
+        if ((st = dpms_eps(&d, x, t, eps, err))) break;
+        float sg = sig_of(t);
+        for (size_t k = 0; k < n; k++) den[k] = x[k] - sg * eps[k];
+        if ((st = callback(s, i, no, x, den, err))) break;
+        float sn = sig_of(tn), em = expm1f(h);
+        if (orders[i] == 1) {
+            for (size_t k = 0; k < n; k++) x[k] = x[k] - (sn * em) * eps[k];
+        } else if (orders[i] == 2) {
+            const float r1 = 0.5f;
+            float s1 = t + r1 * h;
+            float c1 = sig_of(s1) * expm1f(r1 * h);
+            for (size_t k = 0; k < n; k++) u[k] = x[k] - c1 * eps[k];
+            if ((st = dpms_eps(&d, u, s1, e1, err))) break;
+            float c2 = (sn / (2.0f * r1)) * em;
+            for (size_t k = 0; k < n; k++)
+                x[k] = (x[k] - (sn * em) * eps[k]) - c2 * (e1[k] - eps[k]);
+        } else {
+            const float r1 = 1.0f / 3.0f, r2 = 2.0f / 3.0f;
+            float s1 = t + r1 * h, s2 = t + r2 * h;
+            float c1 = sig_of(s1) * expm1f(r1 * h);
+            for (size_t k = 0; k < n; k++) u[k] = x[k] - c1 * eps[k];
+            if ((st = dpms_eps(&d, u, s1, e1, err))) break;
+            float er2 = expm1f(r2 * h);
+            float ca = sig_of(s2) * er2;
+            float cb = (sig_of(s2) * (r2 / r1)) * (er2 / (r2 * h) - 1.0f);
+            for (size_t k = 0; k < n; k++) u[k] = (x[k] - ca * eps[k]) - cb * (e1[k] - eps[k]);
+            if ((st = dpms_eps(&d, u, s2, e2, err))) break;
+            float cc = (sn / r2) * (em / h - 1.0f);
+            for (size_t k = 0; k < n; k++)
+                x[k] = (x[k] - (sn * em) * eps[k]) - cc * (e2[k] - eps[k]);
+        }
+    }
+    sdf_free(ts);
+    sdf_free(orders);
+    return st;
+}
+
 /* ---- dispatch ---- */
 
 bool sdf_sampler_uses_default_noise(int sampler) {
@@ -1043,8 +1416,7 @@ bool sdf_sampler_uses_brownian(int sampler) {
 
 bool sdf_sampler_implemented(int sampler) {
     switch (sampler) {
-    case S_DPM_FAST: case S_DPM_ADAPTIVE: case S_DEIS: case S_SA_SOLVER: case S_SA_SOLVER_PECE:
-    case S_UNI_PC: case S_UNI_PC_BH2:
+    case S_DPM_ADAPTIVE: case S_SA_SOLVER: case S_SA_SOLVER_PECE:
         return false;
     default:
         return sampler >= 0 && sampler < S_COUNT_;
@@ -1121,6 +1493,10 @@ sdf_status sdf_sample(int sampler, const sdf_sampler_run *r, const float *sig, i
     case S_GRADIENT_ESTIMATION: st = s_gradient_estimation(&s, sig, ns, x, false, err); break;
     case S_GRADIENT_ESTIMATION_CFG_PP: st = s_gradient_estimation(&s, sig, ns, x, true, err); break;
     case S_ER_SDE: st = s_er_sde(&s, sig, ns, x, err); break;
+    case S_UNI_PC: st = s_unipc(&s, sig, ns, x, false, err); break;
+    case S_UNI_PC_BH2: st = s_unipc(&s, sig, ns, x, true, err); break;
+    case S_DEIS: st = s_deis(&s, sig, ns, x, err); break;
+    case S_DPM_FAST: st = s_dpm_fast(&s, sig, ns, x, err); break;
     default:
         st = sdf_fail(err, SDF_ERR_NOT_IMPLEMENTED, "sampler '%s' is not implemented yet",
                       sdf_sampler_names[sampler]);

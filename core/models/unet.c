@@ -415,11 +415,10 @@ typedef struct skip {
     int64_t c, h, w;
 } skip;
 
-/* Runs res (+ attn) of a block on *x (consumed), returns NEW output or NULL. */
-static float *block_body(const fwd *f, const ublock *bk, float *x, int64_t h, int64_t w,
+/* Runs res (+ attn) of a block on x (borrowed), returns NEW output or NULL. */
+static float *block_body(const fwd *f, const ublock *bk, const float *x, int64_t h, int64_t w,
                          int64_t *c_out) {
     float *y = res_fwd(f, &bk->res, x, h, w);
-    sdf_free(x);
     if (!y) return NULL;
     *c_out = bk->res.out_conv.cout;
     if (bk->has_attn) {
@@ -454,6 +453,7 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
     }
     if (B < 1 || H < 1 || W < 1) return sdf_fail(err, SDF_ERR_SHAPE, "UNet input is empty");
     sdf_k_ftz();
+    sdf_blas_setup();
     fwd f = {.pool = pool, .B = B, .ctx = sdf_tensor_f32p(context), .T = context->shape[1]};
     sdf_status st = SDF_ERR_NOMEM;
     skip stack[MAX_BLOCKS];
@@ -485,20 +485,14 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
             hh = oh;
             ww = ow;
         } else {
-            float *in = sdf_nn_alloc(B * c * hh * ww);
-            if (!in) goto out;
-            memcpy(in, src, (size_t)(B * c * hh * ww) * sizeof(float));
-            h = block_body(&f, bk, in, hh, ww, &c);
+            h = block_body(&f, bk, src, hh, ww, &c); /* src stays on the stack as a skip */
             if (!h) goto out;
         }
         stack[sp++] = (skip){h, c, hh, ww};
         h = NULL;
     }
     /* middle: ResBlock, SpatialTransformer, ResBlock */
-    h = sdf_nn_alloc(B * c * hh * ww);
-    if (!h) goto out;
-    memcpy(h, stack[sp - 1].p, (size_t)(B * c * hh * ww) * sizeof(float));
-    h = block_body(&f, &u->mid, h, hh, ww, &c);
+    h = block_body(&f, &u->mid, stack[sp - 1].p, hh, ww, &c);
     if (!h) goto out;
     {
         float *y = res_fwd(&f, &u->mid2, h, hh, ww);
@@ -525,6 +519,7 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
         sdf_free(h);
         sdf_free(s.p);
         h = block_body(&f, bk, cat, hh, ww, &c);
+        sdf_free(cat);
         if (!h) goto out;
         if (bk->has_up) {
             /* nearest resize to the size of the skip the next block pops (x2 for even sizes) */
@@ -547,14 +542,12 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
         float *y = sdf_nn_conv_fwd(pool, &u->out_conv, h, B, hh, ww, &oh, &ow);
         if (!y) goto out;
         int64_t shape[4] = {B, u->out_ch, hh, ww};
-        sdf_tensor *t = sdf_tensor_new(SDF_DTYPE_F32, 4, shape, err);
+        sdf_tensor *t = sdf_tensor_wrap(SDF_DTYPE_F32, 4, shape, y, y, sdf_free, err);
         if (!t) {
             sdf_free(y);
             st = err && err->code != SDF_OK ? err->code : SDF_ERR_NOMEM;
             goto out;
         }
-        memcpy(t->data, y, (size_t)(B * u->out_ch * hh * ww) * sizeof(float));
-        sdf_free(y);
         *out = t;
     }
     st = SDF_OK;

@@ -428,6 +428,7 @@ static sdf_status decode_impl(sdf_vae *v, const sdf_tensor *z, int tile, int ove
     vnet *n = get_net(v, false, err);
     if (!n) return err && err->code ? err->code : SDF_ERR_INTERNAL;
     sdf_k_ftz();
+    sdf_blas_setup();
     int64_t B = z->shape[0], zc = z->shape[1], h = z->shape[2], w = z->shape[3];
     int64_t ds = v->cfg.downscale > 0 ? v->cfg.downscale : 8;
     int64_t H = h * ds, W = w * ds, oc = n->conv_out.cout;
@@ -506,6 +507,7 @@ static sdf_status encode_impl(sdf_vae *v, const sdf_tensor *image, int tile, int
     vnet *n = get_net(v, true, err);
     if (!n) return err && err->code ? err->code : SDF_ERR_INTERNAL;
     sdf_k_ftz();
+    sdf_blas_setup();
     int64_t B = image->shape[0], IH = image->shape[1], IW = image->shape[2], IC = image->shape[3];
     /* ComfyUI vae_encode_crop_pixels: centre crop to multiples of the downscale factor */
     int64_t H = IH / ds * ds, W = IW / ds * ds, offy = (IH % ds) / 2, offx = (IW % ds) / 2;
@@ -575,6 +577,7 @@ sdf_status sdf_vae_decode_raw(sdf_vae *v, const sdf_tensor *z, sdf_pool *pool, s
     vnet *n = get_net(v, false, err);
     if (!n) return err && err->code ? err->code : SDF_ERR_INTERNAL;
     sdf_k_ftz();
+    sdf_blas_setup();
     int64_t B = z->shape[0], zc = z->shape[1], h = z->shape[2], w = z->shape[3];
     sdf_tensor *t = NULL;
     for (int64_t b = 0; b < B; b++) {

@@ -29,6 +29,22 @@ for m in methods:
         emit("ref_img_%s_%dx%d" % (tag, h, w),
              F.interpolate(img.movedim(-1, 1), size=(h, w), mode=m).movedim(1, -1))
 
+def common_upscale_center(s, width, height, mode):
+    # comfy.utils.common_upscale with crop="center" (narrow views, as ComfyUI passes them)
+    ow, oh = s.shape[-1], s.shape[-2]
+    oa, na = ow / oh, width / height
+    x = y = 0
+    if oa > na:
+        x = round((ow - ow * (na / oa)) / 2)
+    elif oa < na:
+        y = round((oh - oh * (oa / na)) / 2)
+    v = s.narrow(-2, y, oh - y * 2).narrow(-1, x, ow - x * 2)
+    return F.interpolate(v, size=(height, width), mode=mode)
+
+img2 = ramp(2 * 5 * 7 * 3).reshape(2, 5, 7, 3)
+for tag, im, (h, w) in (("w", img, (4, 3)), ("h", img, (3, 8)), ("hb2", img2, (3, 8))):
+    emit("ref_img_center_%s" % tag, common_upscale_center(im.movedim(-1, 1), w, h, "bilinear").movedim(1, -1))
+
 def slerp(b1, b2, r):
     c = b1.shape[-1]
     n1 = torch.norm(b1, dim=-1, keepdim=True); n2 = torch.norm(b2, dim=-1, keepdim=True)
