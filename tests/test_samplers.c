@@ -520,7 +520,7 @@ static void test_all_samplers_delta(void) {
             memcpy(xi, x, sizeof xi);
             double s_end = 0;
             const char *nm = sdf_sampler_names[s];
-            if (strcmp(nm, "dpm_fast") == 0) s_end = sg[ns - 1] == 0 ? sg[ns - 2] : sg[ns - 1];
+            if (strcmp(nm, "dpm_fast") == 0 || strcmp(nm, "dpm_adaptive") == 0) s_end = sg[ns - 1] == 0 ? sg[ns - 2] : sg[ns - 1];
             if (strncmp(nm, "uni_pc", 6) == 0) s_end = 0.001;
             delta_model m = {.z = z, .n = N};
             sdf_sampler_run run = {.ms = &ms, .n = N, .denoise = delta_denoise, .denoise_ctx = &m,
@@ -531,7 +531,9 @@ static void test_all_samplers_delta(void) {
             double e = 0;
             for (int k = 0; k < N; k++)
                 e = fmax(e, fabs(x[k] - (z[k] + (xi[k] - z[k]) * s_end / sg[0])));
-            CHECKF(e <= 2e-4, "%s/%s: final off the data point by %.3g", sdf_sampler_names[s],
+            /* dpm_adaptive's error control only promises its tolerance (atol 0.0078) */
+            double tol = strcmp(nm, "dpm_adaptive") == 0 ? 0.02 : 2e-4;
+            CHECKF(e <= tol, "%s/%s: final off the data point by %.3g", sdf_sampler_names[s],
                    sdf_scheduler_names[sch], e);
             CHECKF(m.calls >= ns - 1, "%s: %d calls for %d steps", sdf_sampler_names[s], m.calls,
                    ns - 1);
@@ -669,6 +671,9 @@ static const struct comfy_ref { const char *name; int calls; double v[4]; double
     {"seeds_2", 11, {0.8383417725563049, 0.7339720726013184, 1.0503007173538208, 1.406146764755249}, 28.4948945119977},
     {"seeds_3", 16, {0.9698794484138489, 1.3002742528915405, 0.8489029407501221, 2.9187450408935547}, 34.0143321454525},
     {"uni_pc", 6, {0.44931352138519287, 1.5933030843734741, -1.399235486984253, 0.837623655796051}, 68.58724063559202},
+    {"sa_solver", 6, {0.3791523575782776, 0.21733054518699646, -0.5898909568786621, -0.3902880549430847}, 15.29293143749237},
+    {"sa_solver_pece", 11, {0.10153830051422119, 0.4466821551322937, -0.5562871098518372, -0.28118741512298584}, 22.172338761389256},
+    {"dpm_adaptive", 21, {0.3582799732685089, 0.8076015710830688, -0.36776870489120483, 0.5107952356338501}, 38.57428302243352},
     {"uni_pc_bh2", 6, {0.29033857583999634, 0.9005577564239502, -0.695701539516449, 0.4974682033061981}, 39.82813740731217},
 };
 
