@@ -7,6 +7,7 @@
 #include "core/base/alloc.h"
 #include "core/base/threadpool.h"
 #include "core/kernels/kernels.h"
+#include "core/kernels/vmath.h"
 #include "testing.h"
 
 static sdf_pool *pool2;
@@ -267,6 +268,33 @@ static void test_attention_memory(void) {
     sdf_free(q); sdf_free(k); sdf_free(v); sdf_free(o);
 }
 
+/* the vectorised exp / max / sum-of-exp behind softmax, SiLU and attention */
+static void test_vmath(void) {
+    int64_t n = 1037;
+    float *x = zeros(n), *y = zeros(n);
+    for (int64_t i = 0; i < n; i++) x[i] = -100.0f + 190.0f * (float)i / (float)n;
+    x[0] = -INFINITY;
+    sdf_vm_exp(y, x, n);
+    CHECK(y[0] == 0.0f);
+    for (int64_t i = 1; i < n; i++) {
+        double r = exp((double)x[i]);
+        if (r < 1.2e-38) CHECK(y[i] < 1.2e-38f);
+        else if (r > 3.4028234e38) CHECK(isinf(y[i]));
+        else CHECKF(fabs(y[i] - r) <= 3e-7 * r, "exp(%.9g) = %.9g vs %.9g", x[i], y[i], r);
+    }
+    for (int64_t i = 0; i < n; i++) x[i] = sinf((float)i) * 5.0f;
+    x[777] = 9.5f;
+    CHECK(sdf_vm_max(x, n) == 9.5f);
+    CHECK(sdf_vm_max(x, 13) == x[11] || sdf_vm_max(x, 13) >= x[0]);
+    double ref = 0;
+    for (int64_t i = 0; i < n; i++) ref += exp((double)x[i] - 9.5);
+    float s = sdf_vm_expsum(x, n, 9.5f);
+    CHECK_NEAR(s, ref, 1e-6 * ref);
+    CHECK_NEAR(x[777], 1.0, 1e-7);
+    sdf_free(x);
+    sdf_free(y);
+}
+
 int main(void) {
     sdf_blas_setup();
     sdf_error err;
@@ -276,6 +304,7 @@ int main(void) {
     RUN(test_norms);
     RUN(test_eltwise);
     RUN(test_timestep_embedding);
+    RUN(test_vmath);
     RUN(test_attention);
     RUN(test_attention_memory);
     sdf_pool_free(pool2);

@@ -1,9 +1,11 @@
 /* test_unet.c: the UNet forward against the golden reference cases (tiny SD1 checkpoint, f32 and
  * fp16 files), batch 2, non-square, both timestep extremes, 1 vs 2 threads, bad inputs. */
+#include <pthread.h>
 #include <string.h>
 
 #include "core/base/alloc.h"
 #include "core/kernels/kernels.h"
+#include "core/models/checkpoint.h"
 #include "core/models/unet.h"
 #include "testing.h"
 #include "tiny_models.h"
@@ -132,6 +134,55 @@ static void test_unet_missing_weight(void) {
     sdf_model_release(m);
 }
 
+/* Two threads call a fresh (unprepared) model at once: one preparation, identical results. */
+typedef struct conc_arg {
+    sdf_model *m;
+    sdf_tensor *x, *ctx, *out;
+    sdf_status st;
+} conc_arg;
+
+static void *conc_run(void *p) {
+    conc_arg *a = p;
+    sdf_error err;
+    float t[2] = {500.0f, 20.0f};
+    a->st = sdf_unet_forward(a->m, a->x, t, a->ctx, pool2, &a->out, &err);
+    return NULL;
+}
+
+static void test_unet_concurrent(void) {
+    NEED_REFERENCE();
+    sdf_model *m = tiny_unet_model(test_ref_path("tiny-sd1.safetensors"));
+    REQUIRE(m);
+    sdf_error err;
+    sdf_tensor *x = sdf_tensor_f32(&err, 4, 2, 4, 8, 16), *ctx = sdf_tensor_f32(&err, 3, 2, 154, 64);
+    for (int64_t i = 0; i < sdf_tensor_numel(x); i++) sdf_tensor_f32p(x)[i] = cosf((float)i * 0.3f);
+    for (int64_t i = 0; i < sdf_tensor_numel(ctx); i++) sdf_tensor_f32p(ctx)[i] = sinf((float)i * 0.1f);
+    conc_arg a[2] = {{m, x, ctx, NULL, SDF_ERR_INTERNAL}, {m, x, ctx, NULL, SDF_ERR_INTERNAL}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, conc_run, &a[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    CHECK(a[0].st == SDF_OK && a[1].st == SDF_OK);
+    if (a[0].out && a[1].out) CHECK(memcmp(a[0].out->data, a[1].out->data, a[0].out->nbytes) == 0);
+    sdf_tensor_release(a[0].out);
+    sdf_tensor_release(a[1].out);
+    sdf_tensor_release(x);
+    sdf_tensor_release(ctx);
+    sdf_model_release(m);
+}
+
+/* Through the real checkpoint loader (its detected config, ComfyUI-ordered depths): same eps. */
+static void test_unet_via_loader(void) {
+    NEED_REFERENCE();
+    sdf_error err;
+    sdf_model *m = NULL;
+    sdf_checkpoint_opts o = {.fp32_text_encoder = true};
+    CHECKF(sdf_checkpoint_load(test_ref_path("tiny-sd1.safetensors"), &o, &m, NULL, NULL, &err) ==
+               SDF_OK, "%s", err.msg);
+    REQUIRE(m);
+    run_case(m, "golden/unet_sq_t500.safetensors", "", pool2, NULL);
+    sdf_model_release(m);
+}
+
 int main(void) {
     sdf_blas_setup();
     sdf_error err;
@@ -141,6 +192,8 @@ int main(void) {
     RUN(test_unet_fp16_checkpoint);
     RUN(test_unet_odd_size);
     RUN(test_unet_missing_weight);
+    RUN(test_unet_via_loader);
+    RUN(test_unet_concurrent);
     sdf_model_release(model32);
     sdf_pool_free(pool2);
     return test_summary();

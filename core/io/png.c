@@ -163,6 +163,9 @@ static int rd_body(rd_state *s, rd_src *src, const sdf_png_limits *lim, int mode
     png_set_sig_bytes(s->png, 8);
     png_set_user_limits(s->png, 0x7fffffffu, 0x7fffffffu); /* we check ourselves, with a message */
     png_set_chunk_malloc_max(s->png, SDF_PNG_MAX_CHUNK);
+    /* libpng reads "chunk data is too large" as a benign error, i.e. a warning, and then
+     * allocates the announced length anyway: make benign errors fatal */
+    png_set_benign_errors(s->png, 0);
     png_set_chunk_cache_max(s->png, 10000);
     png_read_info(s->png, s->info);
 

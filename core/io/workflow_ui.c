@@ -14,7 +14,7 @@
 
 #define ID_CAP 64
 
-enum { K_REAL, K_REROUTE, K_PRIMITIVE, K_NOTE };
+enum { K_REAL, K_REROUTE, K_PRIMITIVE, K_NOTE, K_GETNODE };
 enum { MODE_NEVER = 2, MODE_BYPASS = 4 };
 
 typedef struct ui_in {
@@ -148,11 +148,29 @@ static const char *renamed(const char *t) {
     return t;
 }
 
+/* Frontend-only ("virtual") node types: ComfyUI's own, and those of two very common frontend
+ * extensions whose nodes never reach the API prompt (rgthree-comfy, KJNodes' Set/Get). */
+static const char *const pass_through_types[] = {"Reroute", "Reroute (rgthree)", "SetNode"};
+static const char *const dropped_types[] = {
+    "Note", "MarkdownNote", "Label (rgthree)", "Bookmark (rgthree)", "Fast Groups Muter (rgthree)",
+    "Fast Groups Bypasser (rgthree)", "Fast Muter (rgthree)", "Fast Bypasser (rgthree)",
+    "Fast Actions Button (rgthree)", "Mute / Bypass Repeater (rgthree)",
+    "Mute / Bypass Relay (rgthree)", "Random Unmuter (rgthree)", "Node Collector (rgthree)"};
+
 static int kind_of(const char *t) {
-    if (strcmp(t, "Reroute") == 0) return K_REROUTE;
+    for (size_t i = 0; i < SDF_COUNTOF(pass_through_types); i++)
+        if (strcmp(t, pass_through_types[i]) == 0) return K_REROUTE;
     if (strcmp(t, "PrimitiveNode") == 0) return K_PRIMITIVE;
-    if (strcmp(t, "Note") == 0 || strcmp(t, "MarkdownNote") == 0) return K_NOTE;
+    if (strcmp(t, "GetNode") == 0) return K_GETNODE;
+    for (size_t i = 0; i < SDF_COUNTOF(dropped_types); i++)
+        if (strcmp(t, dropped_types[i]) == 0) return K_NOTE;
     return K_REAL;
+}
+
+/* widgets_values[0] as a string (SetNode / GetNode names), or NULL. */
+static const char *first_widget_str(const ui_node *n) {
+    const cJSON *v = cJSON_IsArray(n->wv) ? n->wv->child : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* ---- lookup --------------------------------------------------------------------------------- */
@@ -288,6 +306,17 @@ static res resolve_output(rctx *r, int src, long long out, const char *T) {
     case K_REROUTE: return resolve_input(r, src, 0, T); /* keeps the consumer's type */
     case K_PRIMITIVE: return (res){R_PRIMITIVE, src, 0};
     case K_NOTE: return (res){R_NOTHING, -1, 0};
+    case K_GETNODE: { /* KJNodes: the SetNode of the same name supplies the value */
+        const char *name = first_widget_str(s);
+        for (int i = 0; name && i < r->c->n_nodes; i++) {
+            const ui_node *t = &r->c->nodes[i];
+            const char *tn = strcmp(t->type, "SetNode") == 0 ? first_widget_str(t) : NULL;
+            if (tn && strcmp(tn, name) == 0) return resolve_input(r, i, 0, T);
+        }
+        warnf(r->c, "GetNode %s: no SetNode named \"%s\"; its links are ignored", s->id,
+              name ? name : "");
+        return (res){R_NOTHING, -1, 0};
+    }
     default: return (res){R_NODE, src, out};
     }
 }
@@ -749,7 +778,12 @@ static sdf_status convert(ctx *c, const cJSON *root, char **out) {
         if ((st = widgets_to_inputs(c, n, &kvs[i])) != SDF_OK) break;
         for (int s = 0; s < n->n_in; s++) {
             if (!n->in[s].has_link) continue;
-            const char *name = n->in[s].widget ? n->in[s].widget : n->in[s].name;
+            /* the prompt key is the slot name (as both frontends write it); a PrimitiveNode
+             * pushes into the widget named by slot.widget */
+            const char *name = n->in[s].name[0] ? n->in[s].name
+                               : n->in[s].widget ? n->in[s].widget
+                                                 : n->in[s].name;
+            const char *wname = n->in[s].widget ? n->in[s].widget : name;
             rctx r = {c, tab, 2 * nn + 4};
             res rs = resolve_input(&r, i, s, NULL);
             if (rs.kind == R_ERROR) {
@@ -764,13 +798,13 @@ static sdf_status convert(ctx *c, const cJSON *root, char **out) {
                 const ui_link *l = find_link(c, n->in[s].link);
                 int direct = l ? find_node(c, tab, l->origin) : -1;
                 const ui_node *p = &c->nodes[rs.node];
-                int w = kv_find(&kvs[i], name);
+                int w = kv_find(&kvs[i], wname);
                 if (direct == rs.node && w >= 0 && cJSON_IsArray(p->wv) && p->wv->child) {
                     cJSON *v = widget_value(c, p->wv->child);
-                    if (!v || !kv_set(&kvs[i], name, v, NULL, 0)) st = nomem(c);
+                    if (!v || !kv_set(&kvs[i], wname, v, NULL, 0)) st = nomem(c);
                 } else if (w < 0) {
                     warnf(c, "node %s (%s) input '%s': fed by PrimitiveNode %s but the node has "
-                          "no such widget; left out", n->id, n->type, name, p->id);
+                          "no such widget; left out", n->id, n->type, wname, p->id);
                 }
             }
         }

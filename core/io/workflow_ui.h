@@ -6,6 +6,10 @@
  *            for missing trailing values), links resolved through Reroute, bypassed (mode 4)
  *            nodes and PrimitiveNode, muted (mode 2) nodes and frontend-only nodes (Note,
  *            MarkdownNote) dropped, dangling links removed, load-time renames applied.
+ *            Virtual nodes of two common frontend extensions are understood too: "Reroute
+ *            (rgthree)" and KJNodes' SetNode pass their input through, a GetNode resolves to the
+ *            SetNode of the same name, rgthree's panels/labels (Fast Groups Muter, Label, ...)
+ *            are dropped.
  *            Numbers are copied verbatim from the source text (seeds up to 2^64-1 stay exact).
  *            Dynamic prompts ({a|b}) and the frontend's %date% / %Node.widget% substitutions in
  *            filename_prefix are left untouched (a headless run has no frontend, spec §10.8.6).

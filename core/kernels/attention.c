@@ -9,6 +9,7 @@
 
 #include "../base/alloc.h"
 #include "kernels.h"
+#include "vmath.h"
 
 #define ATT_QB 128
 #define ATT_KB 512
@@ -79,15 +80,10 @@ static void att_chunk(void *vctx, size_t begin, size_t end, int slot) {
             sdf_k_sgemm_1t(false, true, nq, nk, d, s->scale, qp, s->ldq, kp, s->ldk, 0.0f, S, nk);
             for (int64_t i = 0; i < nq; i++) {
                 float *sr = S + i * nk;
-                float mx = m[i];
-                for (int64_t j = 0; j < nk; j++)
-                    if (sr[j] > mx) mx = sr[j];
+                float mx = sdf_vm_max(sr, nk);
+                if (m[i] > mx) mx = m[i];
                 float corr = expf(m[i] - mx); /* 0 on the first block (m = -inf) */
-                float sum = 0.0f;
-                for (int64_t j = 0; j < nk; j++) {
-                    sr[j] = expf(sr[j] - mx);
-                    sum += sr[j];
-                }
+                float sum = sdf_vm_expsum(sr, nk, mx);
                 l[i] = l[i] * corr + sum;
                 m[i] = mx;
                 if (corr != 1.0f)

@@ -18,7 +18,9 @@ const char *sdf_blas_corename(void) {
     return n ? n : "unknown";
 }
 
-void sdf_blas_setup(void) { openblas_set_num_threads(1); }
+void sdf_blas_setup(void) {
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+}
 
 static bool core_is_avx512(const char *name) {
     static const char *const good[] = {"skylakex", "cooperlake", "sapphirerapids", "zen4",

@@ -141,9 +141,10 @@ void sdf_k_conv2d(sdf_pool *pool, float *y, const float *x, const float *w, cons
         c.rows = plane < 2048 ? plane : 1024;
         c.n_blocks = (plane + c.rows - 1) / c.rows;
     } else {
-        /* aim for ~1024 output columns per block, scratch capped at 4 MB */
-        int64_t cols = 1024;
-        int64_t cap = (int64_t)(4u << 20) / 4 / c.kdim;
+        /* aim for ~1536 output columns per block (the packed weights are reused across them),
+         * scratch capped at 8 MB per thread */
+        int64_t cols = 1536;
+        int64_t cap = (int64_t)(8u << 20) / 4 / c.kdim;
         if (cols > cap) cols = cap;
         if (cols < c.ow) cols = c.ow;
         c.rows = cols / c.ow;

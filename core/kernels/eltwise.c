@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "vmath.h"
 
 #define ELT_GRAIN 16384
 
@@ -37,7 +38,11 @@ static void act_chunk(void *vctx, size_t b, size_t e, int slot) {
     (void)slot;
     act_ctx *a = vctx;
     sdf_k_ftz();
-    for (size_t i = b; i < e; i++) a->y[i] = act_one(a->x[i], a->act);
+    int64_t n = (int64_t)(e - b);
+    if (a->act == SDF_ACT_SILU) sdf_vm_silu(a->y + b, a->x + b, n);
+    else if (a->act == SDF_ACT_GELU) sdf_vm_gelu(a->y + b, a->x + b, n);
+    else
+        for (size_t i = b; i < e; i++) a->y[i] = act_one(a->x[i], a->act);
 }
 
 void sdf_k_act(sdf_pool *pool, float *y, const float *x, int64_t n, sdf_act act) {
@@ -66,7 +71,7 @@ static void geglu_chunk(void *vctx, size_t b, size_t e, int slot) {
     for (size_t r = b; r < e; r++) {
         const float *xa = g->x + (int64_t)r * 2 * g->dim, *xg = xa + g->dim;
         float *yp = g->y + (int64_t)r * g->dim;
-        for (int64_t i = 0; i < g->dim; i++) yp[i] = xa[i] * act_one(xg[i], SDF_ACT_GELU);
+        sdf_vm_geglu(yp, xa, xg, g->dim);
     }
 }
 

@@ -31,8 +31,8 @@ void sdf_k_ftz(void);
 
 /* Which GEMM kernel OpenBLAS runs ("SkylakeX", "Haswell", ...) — for logs and the run row. */
 const char *sdf_blas_corename(void);
-/* One-time process set-up for the kernels: OpenBLAS to 1 thread (kernels split work on the
- * pool instead). Call once at start-up, before any kernel. */
+/* Process set-up for the kernels: OpenBLAS to 1 thread (kernels split work on the pool
+ * instead). Call once at start-up; the UNet/VAE entry points call it too (a no-op once set). */
 void sdf_blas_setup(void);
 
 typedef enum sdf_blas_fix {

@@ -5,29 +5,42 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "vmath.h"
 
-static inline float silu(float v) { return v / (1.0f + expf(-v)); }
+/* sum of x (sub == 0) or of (x - sub)^2 in double with 8 independent accumulators (a fixed
+ * order, so the same for any thread count) */
+static double sum8(const float *x, int64_t n, double sub) {
+    double a[8] = {0};
+    int64_t i = 0;
+    if (sub == 0.0)
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) a[k] += x[i + k];
+    else
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) {
+                double d = x[i + k] - sub;
+                a[k] += d * d;
+            }
+    for (; i < n; i++) {
+        double d = x[i] - sub;
+        a[0] += sub == 0.0 ? x[i] : d * d;
+    }
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
 
 /* y = (x - mean) / sqrt(var + eps) * gamma + beta over one (image, group). */
 static void gn_one(float *y, const float *x, const float *gamma, const float *beta, int64_t c0,
                    int64_t cg, int64_t hw, float eps, bool act) {
     int64_t cnt = cg * hw;
-    double s = 0;
-    for (int64_t i = 0; i < cnt; i++) s += x[i];
-    double mean = s / (double)cnt, v = 0;
-    for (int64_t i = 0; i < cnt; i++) {
-        double d = x[i] - mean;
-        v += d * d;
-    }
+    double mean = sum8(x, cnt, 0.0) / (double)cnt;
+    double v = sum8(x, cnt, mean);
     double rstd = 1.0 / sqrt(v / (double)cnt + (double)eps);
     for (int64_t ch = 0; ch < cg; ch++) {
         float a = (float)(rstd * gamma[c0 + ch]), b = beta[c0 + ch], fm = (float)mean;
         const float *xp = x + ch * hw;
         float *yp = y + ch * hw;
-        if (act)
-            for (int64_t i = 0; i < hw; i++) yp[i] = silu((xp[i] - fm) * a + b);
-        else
-            for (int64_t i = 0; i < hw; i++) yp[i] = (xp[i] - fm) * a + b;
+        for (int64_t i = 0; i < hw; i++) yp[i] = (xp[i] - fm) * a + b;
+        if (act) sdf_vm_silu(yp, yp, hw);
     }
 }
 

@@ -415,11 +415,10 @@ typedef struct skip {
     int64_t c, h, w;
 } skip;
 
-/* Runs res (+ attn) of a block on *x (consumed), returns NEW output or NULL. */
-static float *block_body(const fwd *f, const ublock *bk, float *x, int64_t h, int64_t w,
+/* Runs res (+ attn) of a block on x (borrowed), returns NEW output or NULL. */
+static float *block_body(const fwd *f, const ublock *bk, const float *x, int64_t h, int64_t w,
                          int64_t *c_out) {
     float *y = res_fwd(f, &bk->res, x, h, w);
-    sdf_free(x);
     if (!y) return NULL;
     *c_out = bk->res.out_conv.cout;
     if (bk->has_attn) {
@@ -454,6 +453,7 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
     }
     if (B < 1 || H < 1 || W < 1) return sdf_fail(err, SDF_ERR_SHAPE, "UNet input is empty");
     sdf_k_ftz();
+    sdf_blas_setup();
     fwd f = {.pool = pool, .B = B, .ctx = sdf_tensor_f32p(context), .T = context->shape[1]};
     sdf_status st = SDF_ERR_NOMEM;
     skip stack[MAX_BLOCKS];
@@ -485,20 +485,14 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
             hh = oh;
             ww = ow;
         } else {
-            float *in = sdf_nn_alloc(B * c * hh * ww);
-            if (!in) goto out;
-            memcpy(in, src, (size_t)(B * c * hh * ww) * sizeof(float));
-            h = block_body(&f, bk, in, hh, ww, &c);
+            h = block_body(&f, bk, src, hh, ww, &c); /* src stays on the stack as a skip */
             if (!h) goto out;
         }
         stack[sp++] = (skip){h, c, hh, ww};
         h = NULL;
     }
     /* middle: ResBlock, SpatialTransformer, ResBlock */
-    h = sdf_nn_alloc(B * c * hh * ww);
-    if (!h) goto out;
-    memcpy(h, stack[sp - 1].p, (size_t)(B * c * hh * ww) * sizeof(float));
-    h = block_body(&f, &u->mid, h, hh, ww, &c);
+    h = block_body(&f, &u->mid, stack[sp - 1].p, hh, ww, &c);
     if (!h) goto out;
     {
         float *y = res_fwd(&f, &u->mid2, h, hh, ww);
@@ -525,6 +519,7 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
         sdf_free(h);
         sdf_free(s.p);
         h = block_body(&f, bk, cat, hh, ww, &c);
+        sdf_free(cat);
         if (!h) goto out;
         if (bk->has_up) {
             /* nearest resize to the size of the skip the next block pops (x2 for even sizes) */
@@ -547,14 +542,12 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
         float *y = sdf_nn_conv_fwd(pool, &u->out_conv, h, B, hh, ww, &oh, &ow);
         if (!y) goto out;
         int64_t shape[4] = {B, u->out_ch, hh, ww};
-        sdf_tensor *t = sdf_tensor_new(SDF_DTYPE_F32, 4, shape, err);
+        sdf_tensor *t = sdf_tensor_wrap(SDF_DTYPE_F32, 4, shape, y, y, sdf_free, err);
         if (!t) {
             sdf_free(y);
             st = err && err->code != SDF_OK ? err->code : SDF_ERR_NOMEM;
             goto out;
         }
-        memcpy(t->data, y, (size_t)(B * u->out_ch * hh * ww) * sizeof(float));
-        sdf_free(y);
         *out = t;
     }
     st = SDF_OK;
@@ -566,4 +559,111 @@ out:
     sdf_free(h);
     for (int i = 0; i < sp; i++) sdf_free(stack[i].p);
     return st;
+}
+
+/* ---- analytic op list (model_ops.h) ------------------------------------------------------ */
+
+#include "model_ops.h"
+
+typedef struct walker {
+    sdf_model_op_fn fn;
+    void           *ctx;
+    int64_t         B, T;
+} walker;
+
+static void w_conv(const walker *k, const sdf_nn_conv *c, int64_t n, int64_t h, int64_t w,
+                   int64_t *oh, int64_t *ow) {
+    sdf_model_op op = {.kind = SDF_OP_CONV, .w = c->w, .b = c->b};
+    op.conv = (sdf_conv_shape){n, c->cin, h, w, c->cout, c->k, c->k, c->stride,
+                               c->pad_t, c->pad_l, c->pad_b, c->pad_r};
+    *oh = sdf_conv_out_h(&op.conv);
+    *ow = sdf_conv_out_w(&op.conv);
+    op.flops = 2.0 * (double)(n * c->cout * c->cin * c->k * c->k) * (double)(*oh * *ow);
+    k->fn(k->ctx, &op);
+}
+
+static void w_lin(const walker *k, const sdf_nn_linear *l, int64_t rows) {
+    sdf_model_op op = {.kind = SDF_OP_LINEAR, .rows = rows, .in = l->in, .out = l->out,
+                       .w = l->w, .b = l->b};
+    op.flops = 2.0 * (double)rows * (double)(l->in * l->out);
+    k->fn(k->ctx, &op);
+}
+
+static void w_attn(const walker *k, int64_t heads, int64_t d, int64_t nq, int64_t nk) {
+    sdf_model_op op = {.kind = SDF_OP_ATTN};
+    int64_t c = heads * d;
+    op.attn = (sdf_attn_shape){k->B, nq, nk, heads, d, c, c, c, c, 1.0f / sqrtf((float)d)};
+    op.flops = 4.0 * (double)(k->B * heads) * (double)nq * (double)nk * (double)d;
+    k->fn(k->ctx, &op);
+}
+
+static void w_res(const walker *k, const resblock *r, int64_t h, int64_t w) {
+    int64_t oh, ow;
+    w_conv(k, &r->in_conv, k->B, h, w, &oh, &ow);
+    w_lin(k, &r->emb, k->B);
+    w_conv(k, &r->out_conv, k->B, h, w, &oh, &ow);
+    if (r->has_skip) w_conv(k, &r->skip, k->B, h, w, &oh, &ow);
+}
+
+static void w_tr(const walker *k, const transformer *t, int64_t h, int64_t w) {
+    int64_t N = h * w, oh, ow, R = k->B * N;
+    if (t->linear_proj) w_lin(k, &t->proj_in_l, R);
+    else w_conv(k, &t->proj_in_c, k->B, h, w, &oh, &ow);
+    for (int d = 0; d < t->depth; d++) {
+        const tblock *b = &t->blk[d];
+        w_lin(k, &b->q1, R);
+        w_lin(k, &b->k1, R);
+        w_lin(k, &b->v1, R);
+        w_attn(k, t->heads, t->d, N, N);
+        w_lin(k, &b->o1, R);
+        w_lin(k, &b->q2, R);
+        w_lin(k, &b->k2, k->B * k->T);
+        w_lin(k, &b->v2, k->B * k->T);
+        w_attn(k, t->heads, t->d, N, k->T);
+        w_lin(k, &b->o2, R);
+        w_lin(k, &b->ff0, R);
+        w_lin(k, &b->ff2, R);
+    }
+    if (t->linear_proj) w_lin(k, &t->proj_out_l, R);
+    else w_conv(k, &t->proj_out_c, k->B, h, w, &oh, &ow);
+}
+
+sdf_status sdf_unet_walk(sdf_model *m, int64_t B, int64_t H, int64_t W, int64_t T,
+                         sdf_model_op_fn fn, void *ctx, sdf_error *err) {
+    unet_impl *u = get_impl(m, err);
+    if (!u) return err && err->code != SDF_OK ? err->code : SDF_ERR_INTERNAL;
+    walker k = {fn, ctx, B, T};
+    w_lin(&k, &u->temb0, B);
+    w_lin(&k, &u->temb2, B);
+    int64_t hs[MAX_BLOCKS], ws[MAX_BLOCKS], hh = H, ww = W, oh, ow;
+    int sp = 0;
+    for (int i = 0; i < u->n_in; i++) {
+        const ublock *bk = &u->in[i];
+        if (bk->conv_only || bk->is_down) {
+            w_conv(&k, &bk->conv, B, hh, ww, &oh, &ow);
+            hh = oh;
+            ww = ow;
+        } else {
+            w_res(&k, &bk->res, hh, ww);
+            if (bk->has_attn) w_tr(&k, &bk->attn, hh, ww);
+        }
+        hs[sp] = hh;
+        ws[sp++] = ww;
+    }
+    w_res(&k, &u->mid.res, hh, ww);
+    if (u->mid.has_attn) w_tr(&k, &u->mid.attn, hh, ww);
+    w_res(&k, &u->mid2, hh, ww);
+    for (int i = 0; i < u->n_out; i++) {
+        const ublock *bk = &u->out[i];
+        sp--;
+        w_res(&k, &bk->res, hh, ww);
+        if (bk->has_attn) w_tr(&k, &bk->attn, hh, ww);
+        if (bk->has_up) {
+            hh = sp > 0 ? hs[sp - 1] : hh * 2;
+            ww = sp > 0 ? ws[sp - 1] : ww * 2;
+            w_conv(&k, &bk->up, B, hh, ww, &oh, &ow);
+        }
+    }
+    w_conv(&k, &u->out_conv, B, hh, ww, &oh, &ow);
+    return SDF_OK;
 }
