@@ -73,9 +73,11 @@ static sdf_status fake_denoise(void *ctx, const float *x, float sigma, float *de
         r->max_ref_x = fmax(r->max_ref_x, fabs(xr[k]));
     }
     int t = sdf_ms_timestep(r->ms, sigma);
-    if (t != r->ts[r->call]) {
+    int64_t ref_t; /* the file's I64 data may be unaligned */
+    memcpy(&ref_t, (const char *)r->ts + r->call * sizeof(int64_t), sizeof ref_t);
+    if (t != ref_t) {
         fprintf(stderr, "  call %zu: timestep %d, reference %lld (sigma %.9g)\n", r->call, t,
-                (long long)r->ts[r->call], sigma);
+                (long long)ref_t, sigma);
         r->bad_timesteps++;
     }
     for (size_t k = 0; k < r->per; k++) {
