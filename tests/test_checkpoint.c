@@ -309,7 +309,7 @@ static void test_sd15_inpaint(void) {
     sdf_model_release(m);
 }
 
-static float spread_vals[1280];
+static float spread_vals[320];
 
 static void test_sd21(void) {
     NEED_REFERENCE();
@@ -318,9 +318,9 @@ static void test_sd21(void) {
     sdf_clip *c = NULL;
     sdf_vae *v = NULL;
     /* spread 0.05 (< 0.09): eps */
-    for (int i = 0; i < 1280; i++) spread_vals[i] = (i % 2 ? 0.05f : -0.05f) + 0.3f;
+    for (int i = 0; i < 320; i++) spread_vals[i] = (i % 2 ? 0.05f : -0.05f) + 0.3f;
     patch p = {"model.diffusion_model.output_blocks.11.1.transformer_blocks.0.norm1.bias",
-               spread_vals, 1280};
+               spread_vals, 320};
     REQUIRE(load_sparse("sd21-keys.tsv", "F16", &p, 1, NULL, &m, &c, &v, &err) == SDF_OK);
     CHECK(m->arch == SDF_ARCH_SD2 && m->prediction == SDF_PRED_EPS);
     check_sd_unet(&m->unet, 1024, true);
@@ -350,7 +350,7 @@ static void test_sd21(void) {
     sdf_vae_release(v);
 
     /* spread 0.12 (> 0.09): v-prediction */
-    for (int i = 0; i < 1280; i++) spread_vals[i] = (i % 2 ? 0.12f : -0.12f) + 0.3f;
+    for (int i = 0; i < 320; i++) spread_vals[i] = (i % 2 ? 0.12f : -0.12f) + 0.3f;
     REQUIRE(load_sparse("sd21-keys.tsv", "F16", &p, 1, NULL, &m, NULL, NULL, &err) == SDF_OK);
     CHECK(m->arch == SDF_ARCH_SD2 && m->prediction == SDF_PRED_V);
     sdf_model_release(m);
@@ -419,6 +419,29 @@ static void test_openclip_values(void) {
         for (int b = 0; b < W; b++) CHECK(sdf_tensor_f32p(t)[a * W + b] == (float)(b * 3 + a) + 0.5f);
     sdf_tensor_release(t);
     CHECK(!sdf_wstore_has(c->weights, "logit_scale"));
+    /* CheckpointSave writes OpenCLIP names back; loading that file gives the same weights */
+    char path2[512];
+    snprintf(path2, sizeof path2, "%s/openclip_saved.safetensors", tmpdir);
+    REQUIRE(sdf_checkpoint_save(path2, NULL, c, NULL, NULL, &err) == SDF_OK);
+    sdf_st_file *sf = NULL;
+    REQUIRE(sdf_st_open(path2, &sf, &err) == SDF_OK);
+    const sdf_st_entry *ip = sdf_st_find(sf, "cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight");
+    CHECK(ip && ip->shape[0] == 3 * W && ip->shape[1] == W);
+    sdf_tensor *ipt = sdf_st_tensor_f32(sf, "cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight", &err);
+    REQUIRE(ipt);
+    CHECK(memcmp(ipt->data, inp->data, inp->nbytes) == 0);
+    sdf_tensor *tp = sdf_st_tensor_f32(sf, "cond_stage_model.model.text_projection", &err);
+    REQUIRE(tp);
+    CHECK(tp->shape[0] == W && tp->shape[1] == 3 && memcmp(tp->data, proj->data, proj->nbytes) == 0);
+    sdf_tensor_release(ipt);
+    sdf_tensor_release(tp);
+    sdf_st_close(sf);
+    sdf_clip *c2 = NULL;
+    REQUIRE(sdf_clip_load_file(path2, &o, &c2, &err) == SDF_OK);
+    CHECK(c2->arch == SDF_ARCH_SD2 && sdf_wstore_count(c2->weights) == sdf_wstore_count(c->weights));
+    CHECK(memcmp(&c2->cfg, &c->cfg, sizeof c->cfg) == 0);
+    sdf_clip_release(c2);
+    unlink(path2);
     sdf_clip_release(c);
     unlink(path);
     sdf_tensor_release(conv); sdf_tensor_release(inp); sdf_tensor_release(inb);
@@ -630,6 +653,28 @@ static void test_diffusers_folder(void) {
             sdf_tensor_release(tb);
         }
     }
+    /* the same files as standalone VAELoader / CLIPLoader inputs */
+    sdf_vae *v3 = NULL;
+    snprintf(path, sizeof path, "%s/vae/diffusion_pytorch_model.safetensors", dir);
+    st = sdf_vae_load_file(path, &v3, &err);
+    CHECKF(st == SDF_OK, "%s", err.msg);
+    if (v3) {
+        CHECK(memcmp(&v1->cfg, &v3->cfg, sizeof v1->cfg) == 0);
+        CHECK(sdf_wstore_count(v3->weights) == sdf_wstore_count(v1->weights));
+        sdf_tensor *a = sdf_wstore_get(v3->weights, "decoder.mid.attn_1.q.weight", &err);
+        CHECK(a && a->ndim == 4);
+        sdf_tensor_release(a);
+    }
+    sdf_vae_release(v3);
+    sdf_clip *c3 = NULL;
+    snprintf(path, sizeof path, "%s/text_encoder/model.safetensors", dir);
+    st = sdf_clip_load_file(path, &o, &c3, &err);
+    CHECKF(st == SDF_OK, "%s", err.msg);
+    if (c3) {
+        CHECK(c3->arch == SDF_ARCH_SD1 && c3->cfg.width == 64 && c3->cfg.layers == 3);
+        CHECK(sdf_wstore_count(c3->weights) == sdf_wstore_count(c1->weights));
+    }
+    sdf_clip_release(c3);
     sdf_model_release(m1); sdf_model_release(m2);
     sdf_clip_release(c1); sdf_clip_release(c2);
     sdf_vae_release(v1); sdf_vae_release(v2);

@@ -38,6 +38,26 @@ static void test_f16_bf16(void) {
     CHECK(sdf_f32_to_f16(1.0f + 3.0f / 2048) == 0x3c02);
     for (uint32_t h = 0; h < 0x7c00; h++) /* every finite positive f16 round-trips */
         if (sdf_f32_to_f16(sdf_f16_to_f32((uint16_t)h)) != h) { CHECKF(0, "f16 %04x", h); break; }
+    /* the vectorised bulk conversion equals the scalar one for every f16 bit pattern */
+    {
+        static uint16_t all[65536];
+        static float wide[65536];
+        for (uint32_t h = 0; h < 65536; h++) all[h] = (uint16_t)h;
+        sdf_convert_to_f32(SDF_DTYPE_F16, all, wide, 65536);
+        int same = 1;
+        for (uint32_t h = 0; h < 65536; h++) {
+            float r = sdf_f16_to_f32((uint16_t)h);
+            if (memcmp(&r, &wide[h], 4) != 0 && !(r != r && wide[h] != wide[h])) { same = 0; break; }
+        }
+        CHECK(same);
+        sdf_convert_to_f32(SDF_DTYPE_BF16, all, wide, 65535); /* odd count */
+        same = 1;
+        for (uint32_t h = 0; h < 65535; h++) {
+            float r = sdf_bf16_to_f32((uint16_t)h);
+            if (memcmp(&r, &wide[h], 4) != 0) { same = 0; break; }
+        }
+        CHECK(same);
+    }
     CHECK(sdf_bf16_to_f32(0x3f80) == 1.0f);
     CHECK(sdf_f32_to_bf16(1.0f) == 0x3f80);
     CHECK(sdf_f32_to_bf16(1.00390625f) == 0x3f80); /* tie to even */

@@ -196,6 +196,51 @@ static void test_palette_trns_and_interlace(void) {
     free(b.d);
 }
 
+/* a 3x2 gray PNG with an eXIf chunk holding Orientation = o (big-endian TIFF: MM 42, IFD at 8,
+ * one entry: 0x0112 SHORT count 1 value o) */
+static mbuf encode_exif(int o, const uint8_t raw[6]) {
+    uint8_t ex[26] = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (uint8_t)o};
+    mbuf b = {0};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    if (setjmp(png_jmpbuf(png))) { fprintf(stderr, "encode failed\n"); exit(1); }
+    png_set_write_fn(png, &b, mb_write, mb_flush);
+    png_set_IHDR(png, info, 3, 2, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_eXIf_1(png, info, sizeof ex, ex);
+    png_write_info(png, info);
+    png_bytep rows[2] = {(png_bytep)raw, (png_bytep)raw + 3};
+    png_write_image(png, rows);
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return b;
+}
+
+static void test_exif_orientation(void) {
+    /* a 3x2 gray image [[0,10,20],[30,40,50]] with an eXIf Orientation; expected pixels are what
+     * Pillow 9.4's ImageOps.exif_transpose returns for each orientation */
+    const uint8_t raw[6] = {0, 10, 20, 30, 40, 50};
+    const uint8_t want[9][6] = {{0}, {0}, {20, 10, 0, 50, 40, 30}, {50, 40, 30, 20, 10, 0},
+                                {30, 40, 50, 0, 10, 20}, {0, 30, 10, 40, 20, 50},
+                                {30, 0, 40, 10, 50, 20}, {50, 20, 40, 10, 30, 0},
+                                {20, 50, 10, 40, 0, 30}};
+    for (int o = 1; o <= 8; o++) {
+        mbuf b = encode_exif(o, raw);
+        sdf_png_pixels p;
+        sdf_error err = {0};
+        REQUIRE(decode(&b, &p, &err) == SDF_OK);
+        CHECK(p.orientation == o);
+        bool swap = o >= 5;
+        CHECK(p.width == (swap ? 2u : 3u) && p.height == (swap ? 3u : 2u));
+        for (int i = 0; i < 6; i++) {
+            uint8_t w = o == 1 ? raw[i] : want[o][i];
+            CHECKF(p.rgba[i * 4] == w, "orientation %d px %d: %d vs %d", o, i, p.rgba[i * 4], w);
+        }
+        sdf_png_pixels_free(&p);
+        free(b.d);
+    }
+}
+
 static void test_write_roundtrip(void) {
     sdf_error err = {0};
     uint8_t px[5 * 3 * 4];
@@ -298,16 +343,23 @@ static void test_truncated_and_corrupt(void) {
     }
     /* everything short of the IEND chunk (last 12 bytes) at least loses IDAT data */
     CHECK(fails >= n_cut - 12);
-    /* flip each byte in turn: CRCs or zlib catch it, or the decode is merely different */
+    /* flip each byte in turn: CRCs or zlib catch it, or the decode is merely different (tight
+     * limits: a flipped IHDR may announce a large image, which is legal up to the limits) */
+    sdf_png_limits lim = {.max_width = 256, .max_height = 256, .max_pixels = 4096};
+    /* a flipped chunk length announces up to 1.5 GB: refused, never allocated (libpng would
+     * otherwise treat "chunk data is too large" as a mere warning) */
+    size_t live0 = sdf_alloc_live_bytes();
+    sdf_alloc_reset_peak();
     for (size_t i = 8; i < b.n; i++) {
         uint8_t *c = malloc(b.n);
         memcpy(c, b.d, b.n);
         c[i] ^= 0x5A;
         sdf_error_clear(&err);
-        if (sdf_png_read_memory(c, b.n, "flip.png", NULL, &p, &err) == SDF_OK) sdf_png_pixels_free(&p);
+        if (sdf_png_read_memory(c, b.n, "flip.png", &lim, &p, &err) == SDF_OK) sdf_png_pixels_free(&p);
         else CHECK(err.code == SDF_ERR_PARSE || err.code == SDF_ERR_INVALID);
         free(c);
     }
+    CHECK(sdf_alloc_peak_bytes() - live0 < 80u * 1024 * 1024);
     /* a byte flip inside IDAT data is a CRC error */
     uint8_t *c = malloc(b.n);
     memcpy(c, b.d, b.n);
@@ -379,6 +431,7 @@ int main(void) {
     RUN(test_rgb8_and_texts);
     RUN(test_gray_and_16bit);
     RUN(test_palette_trns_and_interlace);
+    RUN(test_exif_orientation);
     RUN(test_write_roundtrip);
     RUN(test_image_to_u8);
     RUN(test_truncated_and_corrupt);

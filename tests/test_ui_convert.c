@@ -4,6 +4,8 @@
 #include <dirent.h>
 
 #include "../core/io/json_exact.h"
+#include "../core/graph/graph.h"
+#include "../core/io/workflow.h"
 #include "../core/io/workflow_ui.h"
 #include "testing.h"
 #include "ui_compare.h"
@@ -120,6 +122,74 @@ static void test_shared_workflows(void) {
     CHECK(compared == n);
 }
 
+static char *convert_case(const char *name, sdf_status *st, sdf_error *err, uc_warnings *w);
+
+/* Every converted shared workflow passes the engine's validation against the built-in registry
+ * (file names are not checked: the models are not here). */
+static void test_converted_validate(void) {
+    NEED_REFERENCE();
+    sdf_builtin_storage storage;
+    sdf_registry reg;
+    sdf_builtin_registry(&storage, &reg);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/workflows", test_shared_dir());
+    static char names[64][128];
+    int n = list_ui(dir, names, 64);
+    REQUIRE(n >= 17);
+    for (int i = 0; i < n; i++) {
+        char ui[4400];
+        snprintf(ui, sizeof ui, "%s/%s.ui.json", dir, names[i]);
+        sdf_status st;
+        sdf_error err;
+        char *api = convert_file(ui, &st, &err, NULL);
+        CHECKF(st == SDF_OK, "%s: %s", names[i], err.msg);
+        if (!api) continue;
+        cJSON *root = NULL;
+        sdf_graph *g = NULL;
+        if (sdf_json_parse(api, strlen(api), names[i], &root, &err) != SDF_OK ||
+            sdf_graph_build(root, &reg, &g, &err) != SDF_OK) {
+            CHECKF(0, "%s: %s", names[i], err.msg);
+            sdf_free(api);
+            continue;
+        }
+        sdf_diags d;
+        sdf_diags_init(&d);
+        sdf_validate_opts o = {0};
+        CHECK(sdf_graph_validate(g, &o, &d, &err) == SDF_OK);
+        for (int k = 0; k < d.n; k++) {
+            char line[1024];
+            sdf_diag_format(&d.v[k], line, sizeof line);
+            if (d.v[k].level == SDF_DIAG_ERROR) CHECKF(0, "%s: %s", names[i], line);
+        }
+        sdf_diags_deinit(&d);
+        sdf_graph_free(g);
+        sdf_free(api);
+    }
+    /* the same check does see a problem: bypass.ui.json leaves KSampler 3 without latent_image
+     * (a bypassed VAEEncode has no LATENT input to pass through) */
+    sdf_status st;
+    sdf_error err;
+    char *api = convert_case("bypass", &st, &err, NULL);
+    REQUIRE(st == SDF_OK && api);
+    cJSON *root = NULL;
+    sdf_graph *g = NULL;
+    REQUIRE(sdf_json_parse(api, strlen(api), "bypass", &root, &err) == SDF_OK);
+    REQUIRE(sdf_graph_build(root, &reg, &g, &err) == SDF_OK);
+    sdf_diags d;
+    sdf_diags_init(&d);
+    sdf_validate_opts o = {0};
+    CHECK(sdf_graph_validate(g, &o, &d, &err) == SDF_OK);
+    int seen = 0;
+    for (int k = 0; k < d.n; k++)
+        if (d.v[k].level == SDF_DIAG_ERROR && strcmp(d.v[k].node_id, "3") == 0 &&
+            strcmp(d.v[k].input, "latent_image") == 0)
+            seen = 1;
+    CHECK(seen);
+    sdf_diags_deinit(&d);
+    sdf_graph_free(g);
+    sdf_free(api);
+}
+
 /* Muted CheckpointSave disappears; nothing links from it. */
 static void test_muted_example(void) {
     NEED_REFERENCE();
@@ -173,6 +243,31 @@ static void test_big_seeds_exact(void) {
     REQUIRE(st == SDF_OK && api);
     CHECK(strstr(api, "\"seed\":18446744073709551615") != NULL);
     CHECK(strstr(api, "\"noise_seed\":9007199254740993") != NULL);
+    sdf_free(api);
+}
+
+/* The engine reads the converted text back with the exact integers intact. */
+static void test_engine_reads_seeds(void) {
+    sdf_status st;
+    sdf_error err;
+    char *api = convert_case("big_seeds", &st, &err, NULL);
+    REQUIRE(st == SDF_OK && api);
+    cJSON *root = NULL;
+    REQUIRE(sdf_json_parse(api, strlen(api), "converted", &root, &err) == SDF_OK);
+    int64_t i = 0;
+    bool u64 = false;
+    const cJSON *ks = cJSON_GetObjectItemCaseSensitive(root, "61");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ks, "inputs"), "seed");
+    CHECK(sdf_json_number_int(seed, &i, &u64) == SDF_JNUM_INT && u64 && (uint64_t)i == UINT64_MAX);
+    const cJSON *adv = cJSON_GetObjectItemCaseSensitive(root, "60");
+    seed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(adv, "inputs"),
+                                            "noise_seed");
+    CHECK(sdf_json_number_int(seed, &i, &u64) == SDF_JNUM_INT && !u64 && i == 9007199254740993);
+    const cJSON *den = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ks, "inputs"), "denoise");
+    CHECK(sdf_json_number_int(den, &i, &u64) == SDF_JNUM_FLOAT);
+    cJSON_Delete(root);
     sdf_free(api);
 }
 
@@ -340,9 +435,11 @@ static void test_out_of_memory(void) {
 int main(void) {
     test_registry_init(&g_reg, 1);
     RUN(test_shared_workflows);
+    RUN(test_converted_validate);
     RUN(test_muted_example);
     RUN(test_hand_written_cases);
     RUN(test_big_seeds_exact);
+    RUN(test_engine_reads_seeds);
     RUN(test_primitive_big_seed);
     RUN(test_warnings);
     RUN(test_unknown_class);

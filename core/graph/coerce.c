@@ -28,13 +28,24 @@ char *sdf_json_value_text(const cJSON *v) {
 void sdf_py_float_repr(double d, char *buf, size_t cap) {
     if (isnan(d)) { snprintf(buf, cap, "nan"); return; }
     if (isinf(d)) { snprintf(buf, cap, d < 0 ? "-inf" : "inf"); return; }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) break;
+    /* shortest digits that round-trip, then Python's layout: fixed for 1e-4 <= |d| < 1e16 */
+    char e[40];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, d);
+        if (strtod(e, NULL) == d) break;
     }
-    if (!strpbrk(buf, ".eEn")) {
-        size_t l = strlen(buf);
-        if (l + 3 <= cap) memcpy(buf + l, ".0", 3);
+    const char *ep = strchr(e, 'e');
+    int exp10 = ep ? atoi(ep + 1) : 0;
+    if (exp10 >= -4 && exp10 < 16) {
+        int decimals = prec - 1 - exp10;
+        snprintf(buf, cap, "%.*f", decimals > 0 ? decimals : 0, d);
+        if (!strchr(buf, '.')) {
+            size_t l = strlen(buf);
+            if (l + 3 <= cap) memcpy(buf + l, ".0", 3);
+        }
+    } else {
+        snprintf(buf, cap, "%s", e);
     }
 }
 

@@ -140,12 +140,17 @@ cJSON *sdf_graph_canonical(const sdf_graph *g) {
                 v = value_json(n->literal[x->def_index]);
             } else {
                 v = cJSON_Duplicate(x->json, true);
+                sdf_json_exact_ints(v);
             }
             cJSON_AddItemToObject(ins, x->name, v);
         }
         cJSON_AddStringToObject(node, "class_type", n->class_type);
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(n->json, "_meta");
-        if (meta) cJSON_AddItemToObject(node, "_meta", cJSON_Duplicate(meta, true));
+        if (meta) {
+            cJSON *m = cJSON_Duplicate(meta, true);
+            sdf_json_exact_ints(m);
+            cJSON_AddItemToObject(node, "_meta", m);
+        }
         cJSON_AddItemToObject(root, n->id, node);
     }
     return root;

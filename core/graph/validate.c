@@ -336,8 +336,8 @@ static void check_node(vctx *c, int idx) {
             char exp[200];
             if (in->type == SDF_VT_INT || in->type == SDF_VT_FLOAT || in->type == SDF_VT_STRING ||
                 in->type == SDF_VT_BOOLEAN || in->type == SDF_VT_COMBO)
-                snprintf(exp, sizeof exp, "a %s value or a link", sdf_vtype_name(in->type));
-            else snprintf(exp, sizeof exp, "a link from a %s output", sdf_vtype_name(in->type));
+                snprintf(exp, sizeof exp, "%s: a value or a link", sdf_vtype_name(in->type));
+            else snprintf(exp, sizeof exp, "%s: a link from a %s output", sdf_vtype_name(in->type), sdf_vtype_name(in->type));
             sdf_diags_add(c->d, ERR, "required_input_missing", n->id, n->class_type, in->name,
                           "Required input is missing", in->name, NULL,
                           "required input is missing (expected %s)", exp);

@@ -210,7 +210,7 @@ sdf_status sdf_json_parse_exact(const char *text, size_t len, const char *what, 
     }
     sdf_free(toks);
     doc->n_nums = n_toks;
-    qsort(doc->nums, doc->n_nums, sizeof *doc->nums, cmp_num);
+    if (doc->n_nums) qsort(doc->nums, doc->n_nums, sizeof *doc->nums, cmp_num);
     return SDF_OK;
 }
 

@@ -116,6 +116,7 @@ typedef struct rd_state {
     bool          nomem;
     bool          bomb;
     char          bomb_msg[200];
+    int           orientation; /* EXIF orientation 1..8 from an eXIf chunk, 0 when none */
 } rd_state;
 
 static bool collect_texts(rd_state *s, png_infop info) {
@@ -153,6 +154,78 @@ static const char *find_text(const rd_state *s, const char *key) {
 }
 
 
+/* EXIF Orientation (tag 0x0112) of a TIFF-format block, as Pillow's getexif reads it; 0 when
+ * absent or malformed. */
+static int exif_orientation(const uint8_t *d, size_t n) {
+    if (n >= 6 && memcmp(d, "Exif\0\0", 6) == 0) {
+        d += 6;
+        n -= 6;
+    }
+    if (n < 8) return 0;
+    bool le = d[0] == 'I' && d[1] == 'I';
+    if (!le && !(d[0] == 'M' && d[1] == 'M')) return 0;
+#define RD16(p) (le ? (unsigned)((p)[0] | (p)[1] << 8) : (unsigned)((p)[0] << 8 | (p)[1]))
+#define RD32(p) (le ? ((uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | (uint32_t)(p)[3] << 24) \
+                    : ((uint32_t)(p)[0] << 24 | (uint32_t)(p)[1] << 16 | (uint32_t)(p)[2] << 8 | (uint32_t)(p)[3]))
+    if (RD16(d + 2) != 42) return 0;
+    uint32_t off = RD32(d + 4);
+    if (off > n || n - off < 2) return 0;
+    unsigned cnt = RD16(d + off);
+    for (unsigned i = 0; i < cnt; i++) {
+        size_t e = (size_t)off + 2 + (size_t)i * 12;
+        if (e + 12 > n) return 0;
+        if (RD16(d + e) == 0x0112 && RD16(d + e + 2) == 3) {
+            unsigned v = RD16(d + e + 8);
+            return v >= 1 && v <= 8 ? (int)v : 0;
+        }
+    }
+    return 0;
+#undef RD16
+#undef RD32
+}
+
+static void note_exif(rd_state *s, png_infop info) {
+#ifdef PNG_eXIf_SUPPORTED
+    png_uint_32 n = 0;
+    png_bytep ex = NULL;
+    if (!s->orientation && png_get_eXIf_1(s->png, info, &n, &ex) && ex)
+        s->orientation = exif_orientation(ex, n);
+#else
+    (void)s;
+    (void)info;
+#endif
+}
+
+/* ImageOps.exif_transpose on the decoded RGBA (orientations 2..8); false on OOM. */
+static bool apply_orientation(rd_state *s, uint32_t *wp, uint32_t *hp) {
+    int o = s->orientation;
+    if (o < 2 || o > 8) return true;
+    uint32_t W = *wp, H = *hp;
+    bool swap = o >= 5;
+    uint32_t OW = swap ? H : W, OH = swap ? W : H;
+    uint8_t *d = sdf_malloc((size_t)W * H * 4 + 1);
+    if (!d) return false;
+    for (uint32_t y = 0; y < OH; y++)
+        for (uint32_t x = 0; x < OW; x++) {
+            uint32_t sx, sy;
+            switch (o) {
+            case 2: sx = W - 1 - x; sy = y; break;
+            case 3: sx = W - 1 - x; sy = H - 1 - y; break;
+            case 4: sx = x; sy = H - 1 - y; break;
+            case 5: sx = y; sy = x; break;
+            case 6: sx = y; sy = H - 1 - x; break;
+            case 7: sx = W - 1 - y; sy = H - 1 - x; break;
+            default: sx = W - 1 - y; sy = x; break;
+            }
+            memcpy(d + ((size_t)y * OW + x) * 4, s->rgba + ((size_t)sy * W + sx) * 4, 4);
+        }
+    sdf_free(s->rgba);
+    s->rgba = d;
+    *wp = OW;
+    *hp = OH;
+    return true;
+}
+
 /* Runs under setjmp. mode: 0 = full decode, 1 = text only (stop early when key found). */
 static int rd_body(rd_state *s, rd_src *src, const sdf_png_limits *lim, int mode,
                    const char *key, sdf_png_pixels *out) {
@@ -162,7 +235,13 @@ static int rd_body(rd_state *s, rd_src *src, const sdf_png_limits *lim, int mode
     png_set_read_fn(s->png, src, on_read);
     png_set_sig_bytes(s->png, 8);
     png_set_user_limits(s->png, 0x7fffffffu, 0x7fffffffu); /* we check ourselves, with a message */
-    png_set_chunk_malloc_max(s->png, SDF_PNG_MAX_CHUNK);
+    /* No chunk can be longer than the input holding it: a forged length must not make libpng
+     * allocate (and clear) megabytes for a file of a few hundred bytes. */
+    png_set_chunk_malloc_max(s->png, src->n && src->n < SDF_PNG_MAX_CHUNK ? (png_alloc_size_t)src->n
+                                                                          : SDF_PNG_MAX_CHUNK);
+    /* libpng reads "chunk data is too large" as a benign error, i.e. a warning, and then
+     * allocates the announced length anyway: make benign errors fatal */
+    png_set_benign_errors(s->png, 0);
     png_set_chunk_cache_max(s->png, 10000);
     png_read_info(s->png, s->info);
 
@@ -217,6 +296,8 @@ static int rd_body(rd_state *s, rd_src *src, const sdf_png_limits *lim, int mode
     png_read_image(s->png, s->rows);
     png_read_end(s->png, s->end);
     if (!collect_texts(s, s->end)) { s->nomem = true; return 1; }
+    note_exif(s, s->info);
+    note_exif(s, s->end);
 
     /* Convert to 8-bit RGBA like Pillow: 16-bit samples keep the high byte, except 16-bit gray
      * (mode "I"), which ComfyUI scales by 1/255 (truncating) before Pillow clips it to 255. */
@@ -248,8 +329,10 @@ static int rd_body(rd_state *s, rd_src *src, const sdf_png_limits *lim, int mode
             memcpy(o, v, 4);
         }
     }
+    if (!apply_orientation(s, &w, &h)) { s->nomem = true; return 1; }
     out->width = w;
     out->height = h;
+    out->orientation = s->orientation;
     out->bit_depth = depth;
     out->color_type = ctype;
     out->alpha = alpha;
@@ -340,6 +423,12 @@ static sdf_status open_src(const char *path, rd_src *src, sdf_error *err) {
         sdf_error_at_file(err, path);
         return SDF_ERR_IO;
     }
+    /* the file size bounds every chunk (see rd_body) */
+    if (fseek(src->f, 0, SEEK_END) == 0) {
+        long sz = ftell(src->f);
+        src->n = sz > 0 ? (size_t)sz : 0;
+    }
+    rewind(src->f);
     return SDF_OK;
 }
 

@@ -4,7 +4,9 @@
  *            without tRNS) into 8-bit RGBA with Pillow's conversions (16-bit samples keep their
  *            high byte; 16-bit gray is Pillow mode "I", which ComfyUI scales by 1/255 with
  *            truncation and then clips to 255), reading text chunks (tEXt, zTXt, iTXt; tEXt/zTXt
- *            Latin-1 is returned as UTF-8), and writing 8-bit RGB/RGBA PNGs with tEXt chunks
+ *            Latin-1 is returned as UTF-8), the EXIF orientation of an eXIf chunk (applied to the
+ *            pixels as LoadImage's ImageOps.exif_transpose does), and writing 8-bit RGB/RGBA PNGs
+ *            with tEXt chunks
  *            placed before IDAT (ComfyUI's order: IHDR, tEXt..., IDAT, IEND).
  * Safety:    width, height and width*height are checked against limits before any pixel memory
  *            is allocated (pixel bombs fail with a message naming the file); libpng errors
@@ -51,6 +53,9 @@ typedef struct sdf_png_pixels {
     uint32_t width, height;
     int      bit_depth, color_type; /* as stored in IHDR */
     sdf_png_alpha alpha;
+    int      orientation;           /* EXIF orientation found (eXIf chunk), 0 when none; the
+                                       pixels are already transposed as ImageOps.exif_transpose
+                                       does, width/height are those after it */
     uint8_t *rgba;                  /* width*height*4 bytes, row-major */
     sdf_png_text *texts;            /* every text chunk, in file order */
     size_t        n_texts;

@@ -72,6 +72,26 @@ static void line_col(const char *text, size_t off, int *line, int *col) {
     *col = c;
 }
 
+/* True when the text ends inside a string or with brackets still open. */
+static bool unbalanced(const char *t, size_t n) {
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (in_str) {
+            if (c == '\\') i++;
+            else if (c == '"') in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0) return false;
+        }
+    }
+    return in_str || depth > 0;
+}
+
 sdf_status sdf_json_parse(const char *text, size_t len, const char *name, cJSON **out,
                           sdf_error *err) {
     const char *end = NULL;
@@ -96,12 +116,13 @@ sdf_status sdf_json_parse(const char *text, size_t len, const char *name, cJSON 
     }
     if (!root) {
         size_t off = end && end >= text && end <= text + n ? (size_t)(end - text) : n;
+        if (unbalanced(text, n)) off = n; /* the text stops inside a value: say so at its end */
         int l, c;
         line_col(text, off, &l, &c);
         if (off >= n) sdf_fail(err, SDF_ERR_PARSE, "line %d, column %d: unexpected end of JSON "
                                                    "(truncated file?)", l, c);
-        else sdf_fail(err, SDF_ERR_PARSE, "line %d, column %d: not valid JSON near '%.20s'", l,
-                      c, text + off);
+        else sdf_fail(err, SDF_ERR_PARSE, "line %d, column %d: not valid JSON near '%.*s'", l,
+                      c, (int)(n - off < 20 ? n - off : 20), text + off); /* text may lack a NUL */
         sdf_error_at_file(err, name);
         return SDF_ERR_PARSE;
     }
@@ -169,6 +190,14 @@ sdf_json_num_kind sdf_json_number_int(const cJSON *item, int64_t *i, bool *is_u6
     bool oor = false;
     if (sdf_parse_int_text(text, i, is_u64, &oor)) return SDF_JNUM_INT;
     return oor ? SDF_JNUM_INT_RANGE : SDF_JNUM_NOT_NUMBER;
+}
+
+void sdf_json_exact_ints(cJSON *item) {
+    for (; item; item = item->next) {
+        if (cJSON_IsNumber(item) && item->valuestring && !strpbrk(item->valuestring, ".eE"))
+            item->type = cJSON_Raw;
+        if (item->child) sdf_json_exact_ints(item->child);
+    }
 }
 
 void sdf_int_text(int64_t i, bool is_u64, char *buf, size_t cap) {

@@ -47,6 +47,9 @@ bool sdf_parse_int_text(const char *s, int64_t *i, bool *is_u64, bool *out_of_ra
 
 /* A number item holding an exact integer (plain number up to 2^53, else cJSON_Raw). */
 cJSON *sdf_json_int_item(int64_t i, bool is_u64);
+/* Turns number items of a parsed tree whose source text is an integer literal into cJSON_Raw
+ * items holding that text, so cJSON_Print writes every digit. In place. */
+void sdf_json_exact_ints(cJSON *tree);
 /* Decimal text of an integer value (buf >= 24 bytes). */
 void sdf_int_text(int64_t i, bool is_u64, char *buf, size_t cap);
 

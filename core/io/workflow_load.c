@@ -9,38 +9,46 @@
 #include <string.h>
 
 #include "../base/alloc.h"
+#include "png.h"
 #include "workflow.h"
+#include "workflow_ui.h"
 
-/* Until the UI converter lands, recognise the UI shape to say so clearly. */
-static bool looks_like_ui(const cJSON *root) {
-    return cJSON_IsObject(root) && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "nodes"));
+static char *copy_text(const char *text, size_t len) {
+    char *s = sdf_malloc(len + 1);
+    if (s) {
+        memcpy(s, text, len);
+        s[len] = 0;
+    }
+    return s;
 }
 
 sdf_status sdf_workflow_from_text(const char *text, size_t len, const char *name,
                                   const sdf_registry *reg,
                                   void (*warn)(void *user, const char *msg), void *user,
                                   sdf_workflow_src *out, sdf_error *err) {
-    (void)reg;
-    (void)warn;
-    (void)user;
     cJSON *root = NULL;
     sdf_status st = sdf_json_parse(text, len, name, &root, err);
     if (st) return st;
-    sdf_workflow_src s = {0};
-    if (looks_like_ui(root)) {
-        cJSON_Delete(root);
-        sdf_fail(err, SDF_ERR_UNSUPPORTED,
-                 "this is a UI-format workflow (it has \"nodes\"); UI conversion is not "
-                 "available in this build: export it with \"Save (API Format)\"");
-        sdf_error_at_file(err, name);
-        return SDF_ERR_UNSUPPORTED;
-    }
+    bool ui = sdf_workflow_is_ui(root);
     cJSON_Delete(root);
-    s.api_text = sdf_malloc(len + 1);
-    if (!s.api_text) return sdf_fail(err, SDF_ERR_NOMEM, "workflow text");
-    memcpy(s.api_text, text, len);
-    s.api_text[len] = 0;
-    s.origin = "json-api";
+    sdf_workflow_src s = {0};
+    if (ui) {
+        st = sdf_workflow_ui_to_api(text, len, reg, warn, user, &s.api_text, err);
+        if (st) {
+            sdf_error_at_file(err, name);
+            return st;
+        }
+        s.ui_text = copy_text(text, len);
+        s.origin = "json-ui";
+        if (!s.ui_text) {
+            sdf_workflow_src_deinit(&s);
+            return sdf_fail(err, SDF_ERR_NOMEM, "workflow text");
+        }
+    } else {
+        s.api_text = copy_text(text, len);
+        if (!s.api_text) return sdf_fail(err, SDF_ERR_NOMEM, "workflow text");
+        s.origin = "json-api";
+    }
     *out = s;
     return SDF_OK;
 }
@@ -58,11 +66,34 @@ sdf_status sdf_workflow_load(const char *path, const sdf_registry *reg,
     sdf_status st = sdf_read_file(path, &data, &len, err);
     if (st) return st;
     if (is_png(data, len)) {
+        /* the "prompt" chunk re-executes exactly; the "workflow" (UI) chunk is kept with it */
+        char *prompt = NULL, *workflow = NULL;
+        st = sdf_png_read_text_memory(data, len, path, "prompt", &prompt, err);
+        if (!st) st = sdf_png_read_text_memory(data, len, path, "workflow", &workflow, err);
         sdf_free(data);
-        sdf_fail(err, SDF_ERR_UNSUPPORTED, "reading workflows from PNG files is not available "
-                                           "in this build");
-        sdf_error_at_file(err, path);
-        return SDF_ERR_UNSUPPORTED;
+        if (!st && !prompt && !workflow) {
+            sdf_fail(err, SDF_ERR_NOT_FOUND, "this PNG carries no workflow (no \"prompt\" or "
+                     "\"workflow\" text chunk)");
+            sdf_error_at_file(err, path);
+            st = SDF_ERR_NOT_FOUND;
+        }
+        if (!st && prompt) {
+            st = sdf_workflow_from_text(prompt, strlen(prompt), path, reg, warn, user, out, err);
+            if (!st) {
+                out->origin = "png-prompt";
+                if (workflow && !out->ui_text) {
+                    out->ui_text = workflow;
+                    workflow = NULL;
+                }
+            }
+        } else if (!st) {
+            st = sdf_workflow_from_text(workflow, strlen(workflow), path, reg, warn, user, out,
+                                        err);
+            if (!st) out->origin = "png-workflow";
+        }
+        sdf_free(prompt);
+        sdf_free(workflow);
+        return st;
     }
     st = sdf_workflow_from_text(data, len, path, reg, warn, user, out, err);
     sdf_free(data);

@@ -14,7 +14,7 @@
 
 #define ID_CAP 64
 
-enum { K_REAL, K_REROUTE, K_PRIMITIVE, K_NOTE };
+enum { K_REAL, K_REROUTE, K_PRIMITIVE, K_NOTE, K_GETNODE };
 enum { MODE_NEVER = 2, MODE_BYPASS = 4 };
 
 typedef struct ui_in {
@@ -35,6 +35,7 @@ typedef struct ui_node {
     const char        **out_type;
     int                 n_out;
     const cJSON        *wv;
+    const char         *sr_name; /* properties["Node name for S&R"], or NULL */
     const sdf_node_def *def;
     bool                emitted;
 } ui_node;
@@ -148,11 +149,29 @@ static const char *renamed(const char *t) {
     return t;
 }
 
+/* Frontend-only ("virtual") node types: ComfyUI's own, and those of two very common frontend
+ * extensions whose nodes never reach the API prompt (rgthree-comfy, KJNodes' Set/Get). */
+static const char *const pass_through_types[] = {"Reroute", "Reroute (rgthree)", "SetNode"};
+static const char *const dropped_types[] = {
+    "Note", "MarkdownNote", "Label (rgthree)", "Bookmark (rgthree)", "Fast Groups Muter (rgthree)",
+    "Fast Groups Bypasser (rgthree)", "Fast Muter (rgthree)", "Fast Bypasser (rgthree)",
+    "Fast Actions Button (rgthree)", "Mute / Bypass Repeater (rgthree)",
+    "Mute / Bypass Relay (rgthree)", "Random Unmuter (rgthree)", "Node Collector (rgthree)"};
+
 static int kind_of(const char *t) {
-    if (strcmp(t, "Reroute") == 0) return K_REROUTE;
+    for (size_t i = 0; i < SDF_COUNTOF(pass_through_types); i++)
+        if (strcmp(t, pass_through_types[i]) == 0) return K_REROUTE;
     if (strcmp(t, "PrimitiveNode") == 0) return K_PRIMITIVE;
-    if (strcmp(t, "Note") == 0 || strcmp(t, "MarkdownNote") == 0) return K_NOTE;
+    if (strcmp(t, "GetNode") == 0) return K_GETNODE;
+    for (size_t i = 0; i < SDF_COUNTOF(dropped_types); i++)
+        if (strcmp(t, dropped_types[i]) == 0) return K_NOTE;
     return K_REAL;
+}
+
+/* widgets_values[0] as a string (SetNode / GetNode names), or NULL. */
+static const char *first_widget_str(const ui_node *n) {
+    const cJSON *v = cJSON_IsArray(n->wv) ? n->wv->child : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* ---- lookup --------------------------------------------------------------------------------- */
@@ -288,6 +307,17 @@ static res resolve_output(rctx *r, int src, long long out, const char *T) {
     case K_REROUTE: return resolve_input(r, src, 0, T); /* keeps the consumer's type */
     case K_PRIMITIVE: return (res){R_PRIMITIVE, src, 0};
     case K_NOTE: return (res){R_NOTHING, -1, 0};
+    case K_GETNODE: { /* KJNodes: the SetNode of the same name supplies the value */
+        const char *name = first_widget_str(s);
+        for (int i = 0; name && i < r->c->n_nodes; i++) {
+            const ui_node *t = &r->c->nodes[i];
+            const char *tn = strcmp(t->type, "SetNode") == 0 ? first_widget_str(t) : NULL;
+            if (tn && strcmp(tn, name) == 0) return resolve_input(r, i, 0, T);
+        }
+        warnf(r->c, "GetNode %s: no SetNode named \"%s\"; its links are ignored", s->id,
+              name ? name : "");
+        return (res){R_NOTHING, -1, 0};
+    }
     default: return (res){R_NODE, src, out};
     }
 }
@@ -527,6 +557,106 @@ static sdf_status widgets_to_inputs(ctx *c, const ui_node *n, kvlist *kvs) {
     return st;
 }
 
+/* ---- filename_prefix text replacements (the frontend's applyTextReplacements) -------------- */
+
+static void sb_add(char **buf, size_t *n, size_t *cap, bool *oom, const char *s, size_t len) {
+    if (*oom) return;
+    if (*n + len + 1 > *cap) {
+        size_t nc = *cap ? *cap : 64;
+        while (nc < *n + len + 1) nc *= 2;
+        char *nb = sdf_realloc(*buf, nc);
+        if (!nb) {
+            *oom = true;
+            return;
+        }
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *n, s, len);
+    *n += len;
+    (*buf)[*n] = 0;
+}
+
+/* The in-app title of a node: its saved title, else the class display name. */
+static const char *node_title(const ui_node *n) {
+    if (n->title) return n->title;
+    if (n->def && n->def->display_name) return n->def->display_name;
+    return n->type;
+}
+
+/* Text of widget `wname` of node `node` as JavaScript's String(value) gives it, written into
+ * *text (sdf_malloc'd); false when the node has no such widget. */
+static bool widget_text(ctx *c, int node, const char *wname, size_t wlen, char **text) {
+    const ui_node *n = &c->nodes[node];
+    if (!n->def) return false;
+    kvlist tmp = {0};
+    void (*warn)(void *, const char *) = c->warn;
+    c->warn = NULL; /* its own conversion already warned */
+    sdf_status st = widgets_to_inputs(c, n, &tmp);
+    c->warn = warn;
+    bool found = false;
+    for (int i = 0; st == SDF_OK && i < tmp.n; i++) {
+        if (strlen(tmp.v[i].name) != wlen || strncmp(tmp.v[i].name, wname, wlen) != 0) continue;
+        const cJSON *v = tmp.v[i].lit;
+        if (cJSON_IsString(v) || cJSON_IsRaw(v)) *text = sdf_strdup(v->valuestring);
+        else if (cJSON_IsBool(v)) *text = sdf_strdup(cJSON_IsTrue(v) ? "true" : "false");
+        else if (cJSON_IsNull(v)) *text = sdf_strdup("");
+        else {
+            char *p = cJSON_PrintUnformatted(v);
+            *text = p ? sdf_strdup(p) : NULL;
+            cJSON_free(p);
+        }
+        found = *text != NULL;
+        break;
+    }
+    kv_free(&tmp);
+    return found;
+}
+
+/* "%Title.widget%" -> that widget's value ('/' and '\' become '_'), looking the node up by its
+ * "Node name for S&R" property first, then by title; other %...% (dates, %width%) are left for
+ * the backend. Returns a NEW string item, or NULL when nothing changed / out of memory. */
+static cJSON *replace_prefix(ctx *c, const char *s) {
+    char *out = NULL;
+    size_t n = 0, cap = 0;
+    bool oom = false, changed = false;
+    const char *p = s;
+    while (*p) {
+        const char *q = p[0] == '%' ? strchr(p + 1, '%') : NULL;
+        if (!q || q == p + 1) {
+            sb_add(&out, &n, &cap, &oom, p, 1);
+            p++;
+            continue;
+        }
+        const char *dot = memchr(p + 1, '.', (size_t)(q - p - 1));
+        const char *dot2 = dot ? memchr(dot + 1, '.', (size_t)(q - dot - 1)) : NULL;
+        char *val = NULL;
+        if (dot && !dot2) {
+            size_t nl = (size_t)(dot - p - 1);
+            int hit = -1;
+            for (int pass = 0; pass < 2 && hit < 0; pass++)
+                for (int i = 0; i < c->n_nodes && hit < 0; i++) {
+                    const char *key = pass == 0 ? c->nodes[i].sr_name : node_title(&c->nodes[i]);
+                    if (key && strlen(key) == nl && strncmp(key, p + 1, nl) == 0) hit = i;
+                }
+            if (hit >= 0) widget_text(c, hit, dot + 1, (size_t)(q - dot - 1), &val);
+        }
+        if (val) {
+            for (char *v = val; *v; v++)
+                if (*v == '/' || *v == '\\') *v = '_';
+            sb_add(&out, &n, &cap, &oom, val, strlen(val));
+            sdf_free(val);
+            changed = true;
+        } else {
+            sb_add(&out, &n, &cap, &oom, p, (size_t)(q - p + 1));
+        }
+        p = q + 1;
+    }
+    cJSON *item = changed && !oom ? cJSON_CreateString(out) : NULL;
+    sdf_free(out);
+    return item;
+}
+
 /* ---- parsing the UI structure --------------------------------------------------------------- */
 
 static sdf_status parse_fail(ctx *c, const char *fmt, ...) SDF_PRINTF(2, 3);
@@ -557,6 +687,9 @@ static sdf_status parse_node(ctx *c, const cJSON *j, int index, ui_node *n) {
         return parse_fail(c, "node %s (%s): \"mode\" is not an integer", n->id, n->type);
     n->mode = mode == MODE_NEVER || mode == MODE_BYPASS ? (int)mode : 0;
     n->wv = cJSON_GetObjectItemCaseSensitive(j, "widgets_values");
+    n->sr_name = str_or(cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetObjectItemCaseSensitive(j, "properties"), "Node name for S&R"),
+                        NULL);
 
     const cJSON *ins = cJSON_GetObjectItemCaseSensitive(j, "inputs");
     if (ins && !cJSON_IsNull(ins) && !cJSON_IsArray(ins))
@@ -749,7 +882,12 @@ static sdf_status convert(ctx *c, const cJSON *root, char **out) {
         if ((st = widgets_to_inputs(c, n, &kvs[i])) != SDF_OK) break;
         for (int s = 0; s < n->n_in; s++) {
             if (!n->in[s].has_link) continue;
-            const char *name = n->in[s].widget ? n->in[s].widget : n->in[s].name;
+            /* the prompt key is the slot name (as both frontends write it); a PrimitiveNode
+             * pushes into the widget named by slot.widget */
+            const char *name = n->in[s].name[0] ? n->in[s].name
+                               : n->in[s].widget ? n->in[s].widget
+                                                 : n->in[s].name;
+            const char *wname = n->in[s].widget ? n->in[s].widget : name;
             rctx r = {c, tab, 2 * nn + 4};
             res rs = resolve_input(&r, i, s, NULL);
             if (rs.kind == R_ERROR) {
@@ -764,16 +902,26 @@ static sdf_status convert(ctx *c, const cJSON *root, char **out) {
                 const ui_link *l = find_link(c, n->in[s].link);
                 int direct = l ? find_node(c, tab, l->origin) : -1;
                 const ui_node *p = &c->nodes[rs.node];
-                int w = kv_find(&kvs[i], name);
+                int w = kv_find(&kvs[i], wname);
                 if (direct == rs.node && w >= 0 && cJSON_IsArray(p->wv) && p->wv->child) {
                     cJSON *v = widget_value(c, p->wv->child);
-                    if (!v || !kv_set(&kvs[i], name, v, NULL, 0)) st = nomem(c);
+                    if (!v || !kv_set(&kvs[i], wname, v, NULL, 0)) st = nomem(c);
                 } else if (w < 0) {
                     warnf(c, "node %s (%s) input '%s': fed by PrimitiveNode %s but the node has "
-                          "no such widget; left out", n->id, n->type, name, p->id);
+                          "no such widget; left out", n->id, n->type, wname, p->id);
                 }
             }
         }
+    }
+    if (st != SDF_OK) goto done;
+
+    /* SaveImage-style filename_prefix widgets get the frontend's %Node.widget% replacement */
+    for (int i = 0; i < nn && st == SDF_OK; i++) {
+        int k = c->nodes[i].emitted ? kv_find(&kvs[i], "filename_prefix") : -1;
+        const cJSON *v = k >= 0 ? kvs[i].v[k].lit : NULL;
+        if (!cJSON_IsString(v) || !strchr(v->valuestring, '%')) continue;
+        cJSON *r = replace_prefix(c, v->valuestring);
+        if (r && !kv_set(&kvs[i], "filename_prefix", r, NULL, 0)) st = nomem(c);
     }
     if (st != SDF_OK) goto done;
 

@@ -6,9 +6,15 @@
  *            for missing trailing values), links resolved through Reroute, bypassed (mode 4)
  *            nodes and PrimitiveNode, muted (mode 2) nodes and frontend-only nodes (Note,
  *            MarkdownNote) dropped, dangling links removed, load-time renames applied.
+ *            Virtual nodes of two common frontend extensions are understood too: "Reroute
+ *            (rgthree)" and KJNodes' SetNode pass their input through, a GetNode resolves to the
+ *            SetNode of the same name, rgthree's panels/labels (Fast Groups Muter, Label, ...)
+ *            are dropped.
  *            Numbers are copied verbatim from the source text (seeds up to 2^64-1 stay exact).
- *            Dynamic prompts ({a|b}) and the frontend's %date% / %Node.widget% substitutions in
- *            filename_prefix are left untouched (a headless run has no frontend, spec §10.8.6).
+ *            filename_prefix widgets get the frontend's "%Node.widget%" replacement (node found
+ *            by its "Node name for S&R", then by title; '/' and '\' in the value become '_').
+ *            Dynamic prompts ({a|b}) and "%date:...%" are left untouched (no frontend at run
+ *            time, spec §10.8.6; %date%, %width% etc. are the saving node's business).
  *            Legacy group nodes and subgraphs are reported as unsupported.
  * Ownership: *api_text_out is sdf_malloc'd JSON text (object: id -> {inputs, class_type, _meta});
  *            the caller frees it with sdf_free. Nothing is kept.

@@ -44,4 +44,13 @@ sdf_status sdf_vae_load_file(const char *path, sdf_vae **vae, sdf_error *err);
 sdf_status sdf_clip_load_file(const char *path, const sdf_checkpoint_opts *opts, sdf_clip **clip,
                               sdf_error *err);
 
+/* Writes model + clip + vae as one original-layout single-file .safetensors (CheckpointSave):
+ * model.diffusion_model.* and first_stage_model.* as F32 (ComfyUI's CPU dtypes), the text
+ * encoder in its stored dtype under cond_stage_model.transformer.* (SD1) or converted back to
+ * OpenCLIP cond_stage_model.model.* (SD2: q/k/v joined into in_proj, text_projection
+ * transposed back). Any of the three may be NULL. meta: NULL-terminated key/value pairs added
+ * to __metadata__ (may be NULL). Tensors are streamed one at a time. */
+sdf_status sdf_checkpoint_save(const char *path, sdf_model *model, sdf_clip *clip, sdf_vae *vae,
+                               const char *const *meta, sdf_error *err);
+
 #endif

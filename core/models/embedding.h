@@ -5,6 +5,7 @@
  *            .pt, .bin), and the choice of tensor inside the file as ComfyUI's load_embed does:
  *            the family key ("clip_l" / "clip_h"), bundled `bundle_emb.*.string_to_param.*` or
  *            `bundle_emb.*.<key>` tensors concatenated, else the first tensor.
+ * Formats:   .safetensors; .pt/.bin through the non-executing torch reader (io/ckpt.h).
  * Ownership: *out is a NEW f32 tensor [n, dim] (1-D files give [1, dim]).
  * Threads:   no shared state.
  */

@@ -9,8 +9,8 @@
 
 #include "../base/alloc.h"
 
-#define ESC_R 256 /* "\)" */
-#define ESC_L 257 /* "\(" */
+#define ESC_R 256       /* "\)" */
+#define ESC_L 257       /* "\(" */
 #define MAX_NESTING 900 /* Python's recursion limit makes ComfyUI fail near here too */
 
 /* ---- Python float() ---- */
@@ -24,16 +24,20 @@ static bool py_space(int32_t c) {
 /* Decimal value of a Unicode Nd character (runs of Nd are whole multiples of 10 from a zero). */
 static int nd_value(int32_t c) {
     int32_t b = c;
-    while (b > 0 && utf8proc_category(b - 1) == UTF8PROC_CATEGORY_ND) b--;
+    while (b > 0 && utf8proc_category(b - 1) == UTF8PROC_CATEGORY_ND)
+        b--;
     return (int)((c - b) % 10);
 }
 
 static bool ieq(const char *a, size_t n, const char *lit) {
-    if (strlen(lit) != n) return false;
+    if (strlen(lit) != n)
+        return false;
     for (size_t i = 0; i < n; i++) {
         char c = a[i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != lit[i]) return false;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lit[i])
+            return false;
     }
     return true;
 }
@@ -41,10 +45,11 @@ static bool ieq(const char *a, size_t n, const char *lit) {
 bool sdf_py_float(const char *s, size_t len, double *out) {
     /* 1. Unicode whitespace -> ' ', decimal digits -> ASCII, any other non-ASCII fails */
     char *a = sdf_malloc(len + 1);
-    if (!a) return false;
-    size_t n = 0;
+    if (!a)
+        return false;
+    size_t                  n = 0;
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    bool ok = true;
+    bool                    ok = true;
     for (size_t i = 0; i < len && ok;) {
         utf8proc_int32_t c;
         utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
@@ -53,37 +58,47 @@ bool sdf_py_float(const char *s, size_t len, double *out) {
             break;
         }
         i += (size_t)k;
-        if (c < 128) a[n++] = (char)c;
-        else if (py_space(c)) a[n++] = ' ';
-        else if (utf8proc_category(c) == UTF8PROC_CATEGORY_ND) a[n++] = (char)('0' + nd_value(c));
-        else ok = false;
+        if (c < 128)
+            a[n++] = (char)c;
+        else if (py_space(c))
+            a[n++] = ' ';
+        else if (utf8proc_category(c) == UTF8PROC_CATEGORY_ND)
+            a[n++] = (char)('0' + nd_value(c));
+        else
+            ok = false;
     }
     /* 2. underscores only between digits; removed */
     if (ok) {
         size_t m = 0;
-        char prev = 0;
+        char   prev = 0;
         for (size_t i = 0; i < n && ok; i++) {
             char c = a[i];
             if (c == '_') {
-                if (!(prev >= '0' && prev <= '9')) ok = false;
+                if (!(prev >= '0' && prev <= '9'))
+                    ok = false;
             } else {
-                if (prev == '_' && !(c >= '0' && c <= '9')) ok = false;
+                if (prev == '_' && !(c >= '0' && c <= '9'))
+                    ok = false;
                 a[m++] = c;
             }
             prev = c;
         }
-        if (prev == '_') ok = false;
+        if (prev == '_')
+            ok = false;
         n = m;
     }
     /* 3. strip ASCII whitespace, then a full decimal / inf / nan literal */
     size_t b = 0, e = n;
-    while (ok && b < e && (a[b] == ' ' || (a[b] >= 9 && a[b] <= 13))) b++;
-    while (ok && e > b && (a[e - 1] == ' ' || (a[e - 1] >= 9 && a[e - 1] <= 13))) e--;
-    if (ok && b == e) ok = false;
+    while (ok && b < e && (a[b] == ' ' || (a[b] >= 9 && a[b] <= 13)))
+        b++;
+    while (ok && e > b && (a[e - 1] == ' ' || (a[e - 1] >= 9 && a[e - 1] <= 13)))
+        e--;
+    if (ok && b == e)
+        ok = false;
     if (ok) {
         const char *q = a + b;
-        size_t L = e - b, i = 0;
-        bool neg = false;
+        size_t      L = e - b, i = 0;
+        bool        neg = false;
         if (q[0] == '+' || q[0] == '-') {
             neg = q[0] == '-';
             i = 1;
@@ -94,20 +109,27 @@ bool sdf_py_float(const char *s, size_t len, double *out) {
             *out = neg ? -NAN : NAN;
         } else {
             size_t digits = 0;
-            while (i < L && q[i] >= '0' && q[i] <= '9') i++, digits++;
+            while (i < L && q[i] >= '0' && q[i] <= '9')
+                i++, digits++;
             if (i < L && q[i] == '.') {
                 i++;
-                while (i < L && q[i] >= '0' && q[i] <= '9') i++, digits++;
+                while (i < L && q[i] >= '0' && q[i] <= '9')
+                    i++, digits++;
             }
-            if (digits == 0) ok = false;
+            if (digits == 0)
+                ok = false;
             if (ok && i < L && (q[i] == 'e' || q[i] == 'E')) {
                 i++;
-                if (i < L && (q[i] == '+' || q[i] == '-')) i++;
+                if (i < L && (q[i] == '+' || q[i] == '-'))
+                    i++;
                 size_t ed = 0;
-                while (i < L && q[i] >= '0' && q[i] <= '9') i++, ed++;
-                if (ed == 0) ok = false;
+                while (i < L && q[i] >= '0' && q[i] <= '9')
+                    i++, ed++;
+                if (ed == 0)
+                    ok = false;
             }
-            if (ok && i != L) ok = false;
+            if (ok && i != L)
+                ok = false;
             if (ok) {
                 a[e] = '\0';
                 *out = strtod(q, NULL); /* correctly rounded (glibc), "C" locale */
@@ -126,22 +148,26 @@ typedef struct segvec {
 } segvec;
 
 void sdf_prompt_segments_free(sdf_prompt_segment *segs, size_t n) {
-    for (size_t i = 0; i < n; i++) sdf_free(segs[i].text);
+    for (size_t i = 0; i < n; i++)
+        sdf_free(segs[i].text);
     sdf_free(segs);
 }
 
 static sdf_status seg_push(segvec *sv, const int *u, size_t b, size_t e, double w, sdf_error *err) {
     if (sv->n == sv->cap) {
-        size_t nc = sv->cap ? sv->cap * 2 : 16;
+        size_t              nc = sv->cap ? sv->cap * 2 : 16;
         sdf_prompt_segment *p = sdf_realloc(sv->v, nc * sizeof *p);
-        if (!p) return sdf_fail(err, SDF_ERR_NOMEM, "prompt");
+        if (!p)
+            return sdf_fail(err, SDF_ERR_NOMEM, "prompt");
         sv->v = p;
         sv->cap = nc;
     }
     char *t = sdf_malloc(e - b + 1);
-    if (!t) return sdf_fail(err, SDF_ERR_NOMEM, "prompt");
+    if (!t)
+        return sdf_fail(err, SDF_ERR_NOMEM, "prompt");
     size_t k = 0;
-    for (size_t i = b; i < e; i++) t[k++] = u[i] == ESC_R ? ')' : u[i] == ESC_L ? '(' : (char)u[i];
+    for (size_t i = b; i < e; i++)
+        t[k++] = u[i] == ESC_R ? ')' : u[i] == ESC_L ? '(' : (char)u[i];
     t[k] = '\0';
     sv->v[sv->n++] = (sdf_prompt_segment){t, w};
     return SDF_OK;
@@ -155,10 +181,10 @@ static sdf_status token_weights(const int *u, size_t b, size_t e, double w, int 
                         MAX_NESTING);
     /* parse_parentheses: contiguous segments */
     size_t seg_b = b;
-    long level = 0;
+    long   level = 0;
     for (size_t i = b; i <= e; i++) {
         size_t sb = seg_b, se = 0;
-        bool emit = false;
+        bool   emit = false;
         if (i == e) {
             if (i > seg_b) {
                 se = e;
@@ -181,7 +207,8 @@ static sdf_status token_weights(const int *u, size_t b, size_t e, double w, int 
                 seg_b = i + 1;
             }
         }
-        if (!emit) continue;
+        if (!emit)
+            continue;
         size_t len = se - sb;
         if (len >= 2 && u[sb] == '(' && u[se - 1] == ')') {
             size_t ib = sb + 1, ie = se - 1;
@@ -194,12 +221,14 @@ static sdf_status token_weights(const int *u, size_t b, size_t e, double w, int 
                 }
             if (colon < ie && colon > ib) {
                 size_t fl = ie - colon - 1;
-                char *fs = sdf_malloc(fl + 1);
-                bool plain = fs != NULL;
+                char  *fs = sdf_malloc(fl + 1);
+                bool   plain = fs != NULL;
                 for (size_t j = 0; plain && j < fl; j++) {
                     int c = u[colon + 1 + j];
-                    if (c > 255) plain = false;
-                    else fs[j] = (char)c;
+                    if (c > 255)
+                        plain = false;
+                    else
+                        fs[j] = (char)c;
                 }
                 double f;
                 if (plain && sdf_py_float(fs, fl, &f)) {
@@ -209,10 +238,12 @@ static sdf_status token_weights(const int *u, size_t b, size_t e, double w, int 
                 sdf_free(fs);
             }
             sdf_status st = token_weights(u, ib, ie, nw, depth + 1, sv, err);
-            if (st != SDF_OK) return st;
+            if (st != SDF_OK)
+                return st;
         } else {
             sdf_status st = seg_push(sv, u, sb, se, w, err);
-            if (st != SDF_OK) return st;
+            if (st != SDF_OK)
+                return st;
         }
     }
     return SDF_OK;
@@ -223,8 +254,9 @@ sdf_status sdf_prompt_parse_weights(const char *text, sdf_prompt_segment **segs,
     *segs = NULL;
     *n = 0;
     size_t len = strlen(text);
-    int *u = sdf_malloc((len + 1) * sizeof *u);
-    if (!u) return sdf_fail(err, SDF_ERR_NOMEM, "prompt");
+    int   *u = sdf_malloc((len + 1) * sizeof *u);
+    if (!u)
+        return sdf_fail(err, SDF_ERR_NOMEM, "prompt");
     size_t m = 0;
     for (size_t i = 0; i < len; i++) {
         if (text[i] == '\\' && i + 1 < len && text[i + 1] == ')') {
@@ -237,7 +269,7 @@ sdf_status sdf_prompt_parse_weights(const char *text, sdf_prompt_segment **segs,
             u[m++] = (unsigned char)text[i];
         }
     }
-    segvec sv = {0};
+    segvec     sv = {0};
     sdf_status st = token_weights(u, 0, m, 1.0, 0, &sv, err);
     sdf_free(u);
     if (st != SDF_OK) {
@@ -258,9 +290,10 @@ typedef struct slotvec {
 
 static bool slot_push(slotvec *a, sdf_prompt_slot s) {
     if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 32;
+        size_t           nc = a->cap ? a->cap * 2 : 32;
         sdf_prompt_slot *p = sdf_realloc(a->v, nc * sizeof *p);
-        if (!p) return false;
+        if (!p)
+            return false;
         a->v = p;
         a->cap = nc;
     }
@@ -275,9 +308,10 @@ typedef struct groups {
 
 static slotvec *group_new(groups *gs) {
     if (gs->n == gs->cap) {
-        size_t nc = gs->cap ? gs->cap * 2 : 16;
+        size_t   nc = gs->cap ? gs->cap * 2 : 16;
         slotvec *p = sdf_realloc(gs->g, nc * sizeof *p);
-        if (!p) return NULL;
+        if (!p)
+            return NULL;
         gs->g = p;
         gs->cap = nc;
     }
@@ -286,13 +320,16 @@ static slotvec *group_new(groups *gs) {
 }
 
 static void groups_free(groups *gs) {
-    for (size_t i = 0; i < gs->n; i++) sdf_free(gs->g[i].v);
+    for (size_t i = 0; i < gs->n; i++)
+        sdf_free(gs->g[i].v);
     sdf_free(gs->g);
 }
 
 void sdf_prompt_tokens_free(sdf_prompt_tokens *t) {
-    if (!t) return;
-    for (int i = 0; i < t->n_vecs; i++) sdf_tensor_release(t->vecs[i]);
+    if (!t)
+        return;
+    for (int i = 0; i < t->n_vecs; i++)
+        sdf_tensor_release(t->vecs[i]);
     sdf_free(t->vecs);
     sdf_free(t->slots);
     memset(t, 0, sizeof *t);
@@ -310,7 +347,8 @@ static sdf_status keep_vec(sdf_prompt_tokens *out, sdf_tensor *v, sdf_error *err
 }
 
 static void warnf(const sdf_prompt_opts *o, const char *fmt, const char *arg) {
-    if (!o->warn) return;
+    if (!o->warn)
+        return;
     char buf[1200];
     snprintf(buf, sizeof buf, fmt, arg);
     o->warn(o->warn_ctx, buf);
@@ -319,13 +357,15 @@ static void warnf(const sdf_prompt_opts *o, const char *fmt, const char *arg) {
 /* Python str.split() (Unicode whitespace) over UTF-8: next word in s[*pos..len). */
 static bool next_word(const char *s, size_t len, size_t *pos, size_t *wb, size_t *we) {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    size_t i = *pos;
-    int32_t c;
-    utf8proc_ssize_t k;
+    size_t                  i = *pos;
+    int32_t                 c;
+    utf8proc_ssize_t        k;
     while (i < len) {
         k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
-        if (k <= 0) k = 1, c = 0xFFFD;
-        if (!py_space(c)) break;
+        if (k <= 0)
+            k = 1, c = 0xFFFD;
+        if (!py_space(c))
+            break;
         i += (size_t)k;
     }
     if (i >= len) {
@@ -335,8 +375,10 @@ static bool next_word(const char *s, size_t len, size_t *pos, size_t *wb, size_t
     *wb = i;
     while (i < len) {
         k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
-        if (k <= 0) k = 1, c = 0xFFFD;
-        if (py_space(c)) break;
+        if (k <= 0)
+            k = 1, c = 0xFFFD;
+        if (py_space(c))
+            break;
         i += (size_t)k;
     }
     *we = i;
@@ -346,13 +388,15 @@ static bool next_word(const char *s, size_t len, size_t *pos, size_t *wb, size_t
 
 static sdf_status add_text_group(sdf_tokenizer *tok, const char *word, double w, groups *gs,
                                  sdf_error *err) {
-    int32_t *ids;
-    size_t n;
+    int32_t   *ids;
+    size_t     n;
     sdf_status st = sdf_tokenizer_encode(tok, word, strlen(word), &ids, &n, err);
-    if (st != SDF_OK) return st;
+    if (st != SDF_OK)
+        return st;
     slotvec *g = group_new(gs);
-    bool ok = g != NULL;
-    for (size_t i = 0; ok && i < n; i++) ok = slot_push(g, (sdf_prompt_slot){ids[i], NULL, 0, w});
+    bool     ok = g != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = slot_push(g, (sdf_prompt_slot){ids[i], NULL, 0, w});
     sdf_free(ids);
     return ok ? SDF_OK : sdf_fail(err, SDF_ERR_NOMEM, "prompt");
 }
@@ -378,17 +422,20 @@ static sdf_status embedding_word(const char *name_in, double w, const sdf_prompt
     /* leftover = ' '.join(rest words) */
     size_t ll = 0;
     while (next_word(name_in, len, &pos, &wb, &we)) {
-        if (ll) left[ll++] = ' ';
+        if (ll)
+            left[ll++] = ' ';
         memcpy(left + ll, name_in + wb, we - wb);
         ll += we - wb;
     }
     left[ll] = '\0';
     sdf_tensor *emb = NULL;
-    sdf_status st = o->lookup(o->lookup_ctx, name, &emb, err);
+    sdf_status  st = o->lookup(o->lookup_ctx, name, &emb, err);
     if (st == SDF_OK && !emb) {
         size_t nl = strlen(name), sb = 0, se = nl;
-        while (sb < se && name[sb] == ',') sb++;
-        while (se > sb && name[se - 1] == ',') se--;
+        while (sb < se && name[sb] == ',')
+            sb++;
+        while (se > sb && name[se - 1] == ',')
+            se--;
         size_t sl = se - sb;
         if (sl < nl) {
             char *stripped = sdf_malloc(sl + 1);
@@ -425,11 +472,12 @@ static sdf_status embedding_word(const char *name_in, double w, const sdf_prompt
         st = keep_vec(out, emb, err);
         if (st == SDF_OK) {
             slotvec *g = group_new(gs);
-            int64_t rows = emb->ndim == 2 ? emb->shape[0] : 1;
-            bool ok = g != NULL;
+            int64_t  rows = emb->ndim == 2 ? emb->shape[0] : 1;
+            bool     ok = g != NULL;
             for (int64_t r = 0; ok && r < rows; r++)
                 ok = slot_push(g, (sdf_prompt_slot){-1, emb, r, w});
-            if (!ok) st = sdf_fail(err, SDF_ERR_NOMEM, "prompt");
+            if (!ok)
+                st = sdf_fail(err, SDF_ERR_NOMEM, "prompt");
         }
     }
     sdf_free(name);
@@ -445,9 +493,9 @@ static sdf_status segment_groups(sdf_tokenizer *tok, const char *s, double w,
                                  const sdf_prompt_opts *o, groups *gs, sdf_prompt_tokens *out,
                                  sdf_error *err) {
     static const char ident[] = "embedding:";
-    const size_t il = sizeof ident - 1;
-    size_t len = strlen(s), pos = 0;
-    bool first = true;
+    const size_t      il = sizeof ident - 1;
+    size_t            len = strlen(s), pos = 0;
+    bool              first = true;
     while (pos <= len) {
         /* re.split(' embedding:|\nembedding:') */
         size_t next = len, skip = 0;
@@ -459,8 +507,9 @@ static sdf_status segment_groups(sdf_tokenizer *tok, const char *s, double w,
             }
         /* the piece: (first ? "" : "embedding:") + s[pos..next) */
         size_t plen = next - pos + (first ? 0 : il);
-        char *word = sdf_malloc(plen + 1);
-        if (!word) return sdf_fail(err, SDF_ERR_NOMEM, "prompt");
+        char  *word = sdf_malloc(plen + 1);
+        if (!word)
+            return sdf_fail(err, SDF_ERR_NOMEM, "prompt");
         size_t k = 0;
         if (!first) {
             memcpy(word, ident, il);
@@ -472,21 +521,26 @@ static sdf_status segment_groups(sdf_tokenizer *tok, const char *s, double w,
         if (plen > 0) {
             if (o->lookup && strncmp(word, ident, il) == 0) {
                 /* .strip('\n') of the name */
-                char *nm = word + il;
+                char  *nm = word + il;
                 size_t nl = strlen(nm);
-                while (nl && nm[nl - 1] == '\n') nm[--nl] = '\0';
-                while (*nm == '\n') nm++;
+                while (nl && nm[nl - 1] == '\n')
+                    nm[--nl] = '\0';
+                while (*nm == '\n')
+                    nm++;
                 char *left = NULL;
                 st = embedding_word(nm, w, o, gs, out, &left, err);
-                if (st == SDF_OK && left[0]) st = add_text_group(tok, left, w, gs, err);
+                if (st == SDF_OK && left[0])
+                    st = add_text_group(tok, left, w, gs, err);
                 sdf_free(left);
             } else {
                 st = add_text_group(tok, word, w, gs, err);
             }
         }
         sdf_free(word);
-        if (st != SDF_OK) return st;
-        if (next == len) break;
+        if (st != SDF_OK)
+            return st;
+        if (next == len)
+            break;
         pos = next + skip;
         first = false;
     }
@@ -497,11 +551,13 @@ sdf_status sdf_prompt_tokenize(sdf_tokenizer *tok, const char *text, const sdf_p
                                sdf_prompt_tokens *out, sdf_error *err) {
     memset(out, 0, sizeof *out);
     const int L = o->max_length;
-    if (L < 3) return sdf_fail(err, SDF_ERR_INVALID, "prompt: max_length %d is too small", L);
+    if (L < 3)
+        return sdf_fail(err, SDF_ERR_INVALID, "prompt: max_length %d is too small", L);
     sdf_prompt_segment *segs;
-    size_t ns;
-    sdf_status st = sdf_prompt_parse_weights(text, &segs, &ns, err);
-    if (st != SDF_OK) return st;
+    size_t              ns;
+    sdf_status          st = sdf_prompt_parse_weights(text, &segs, &ns, err);
+    if (st != SDF_OK)
+        return st;
     groups gs = {0};
     for (size_t i = 0; st == SDF_OK && i < ns; i++)
         st = segment_groups(tok, segs[i].text, segs[i].weight, o, &gs, out, err);
@@ -512,37 +568,44 @@ sdf_status sdf_prompt_tokenize(sdf_tokenizer *tok, const char *text, const sdf_p
         return st;
     }
     /* chunking (max_word_length 8: shorter groups are not split across windows) */
-    slotvec all = {0};
+    slotvec               all = {0};
     const sdf_prompt_slot bos = {o->start_token, NULL, 0, 1.0}, eos = {o->end_token, NULL, 0, 1.0},
                           pad = {o->pad_token, NULL, 0, 1.0};
     size_t batch_start = 0; /* index in all where the current batch begins */
-    bool ok = slot_push(&all, bos);
+    bool   ok = slot_push(&all, bos);
     for (size_t gi = 0; ok && gi < gs.n; gi++) {
         slotvec *g = &gs.g[gi];
-        bool is_large = g->n >= 8;
-        size_t gpos = 0;
+        bool     is_large = g->n >= 8;
+        size_t   gpos = 0;
         while (ok && gpos < g->n) {
             size_t left = g->n - gpos, blen = all.n - batch_start;
             if (left + blen > (size_t)(L - 1)) {
                 size_t rem = (size_t)L - blen - 1;
                 if (is_large) {
-                    for (size_t j = 0; ok && j < rem; j++) ok = slot_push(&all, g->v[gpos + j]);
+                    for (size_t j = 0; ok && j < rem; j++)
+                        ok = slot_push(&all, g->v[gpos + j]);
                     gpos += rem;
-                    if (ok) ok = slot_push(&all, eos);
+                    if (ok)
+                        ok = slot_push(&all, eos);
                 } else {
                     ok = slot_push(&all, eos);
-                    for (size_t j = 0; ok && j < rem; j++) ok = slot_push(&all, pad);
+                    for (size_t j = 0; ok && j < rem; j++)
+                        ok = slot_push(&all, pad);
                 }
                 batch_start = all.n;
-                if (ok) ok = slot_push(&all, bos);
+                if (ok)
+                    ok = slot_push(&all, bos);
             } else {
-                for (size_t j = 0; ok && j < left; j++) ok = slot_push(&all, g->v[gpos + j]);
+                for (size_t j = 0; ok && j < left; j++)
+                    ok = slot_push(&all, g->v[gpos + j]);
                 gpos = g->n;
             }
         }
     }
-    if (ok) ok = slot_push(&all, eos);
-    while (ok && all.n - batch_start < (size_t)L) ok = slot_push(&all, pad);
+    if (ok)
+        ok = slot_push(&all, eos);
+    while (ok && all.n - batch_start < (size_t)L)
+        ok = slot_push(&all, pad);
     groups_free(&gs);
     if (!ok) {
         sdf_free(all.v);

@@ -47,7 +47,7 @@ typedef struct sdf_prompt_opts {
     int32_t             pad_token;   /* SD1 49407, SD2 0 */
     sdf_embed_lookup_fn lookup;      /* NULL: "embedding:" is plain text */
     void               *lookup_ctx;
-    sdf_prompt_warn_fn  warn;        /* may be NULL */
+    sdf_prompt_warn_fn  warn; /* may be NULL */
     void               *warn_ctx;
 } sdf_prompt_opts;
 

@@ -28,7 +28,8 @@ typedef struct strmap {
 
 static uint64_t hash_bytes(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
     return h;
 }
 
@@ -42,30 +43,37 @@ static void strmap_free(strmap *m) {
 static bool strmap_init(strmap *m, size_t expect) {
     memset(m, 0, sizeof *m);
     size_t cap = 64;
-    while (cap < expect * 2) cap *= 2;
+    while (cap < expect * 2)
+        cap *= 2;
     m->key_off = sdf_calloc(cap, sizeof *m->key_off);
     m->val = sdf_calloc(cap, sizeof *m->val);
     m->cap = cap;
     return m->key_off && m->val;
 }
 
-static const char *strmap_key(const strmap *m, size_t slot) { return m->pool + m->key_off[slot] - 1; }
+static const char *strmap_key(const strmap *m, size_t slot) {
+    return m->pool + m->key_off[slot] - 1;
+}
 
 /* Slot of key (n bytes, no NUL needed), or the empty slot where it would go. */
 static size_t strmap_slot(const strmap *m, const char *k, size_t n) {
     size_t mask = m->cap - 1, i = (size_t)hash_bytes(k, n) & mask;
     for (;;) {
-        if (!m->key_off[i]) return i;
+        if (!m->key_off[i])
+            return i;
         const char *s = strmap_key(m, i);
-        if (strncmp(s, k, n) == 0 && s[n] == '\0') return i;
+        if (strncmp(s, k, n) == 0 && s[n] == '\0')
+            return i;
         i = (i + 1) & mask;
     }
 }
 
 static bool strmap_get(const strmap *m, const char *k, size_t n, int64_t *v) {
-    if (!m->cap) return false;
+    if (!m->cap)
+        return false;
     size_t i = strmap_slot(m, k, n);
-    if (!m->key_off[i]) return false;
+    if (!m->key_off[i])
+        return false;
     *v = m->val[i];
     return true;
 }
@@ -81,9 +89,10 @@ static bool strmap_grow(strmap *m) {
         return false;
     }
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->key_off[i]) continue;
+        if (!m->key_off[i])
+            continue;
         const char *s = strmap_key(m, i);
-        size_t j = strmap_slot(&g, s, strlen(s));
+        size_t      j = strmap_slot(&g, s, strlen(s));
         g.key_off[j] = m->key_off[i];
         g.val[j] = m->val[i];
     }
@@ -95,7 +104,8 @@ static bool strmap_grow(strmap *m) {
 
 /* Inserts or replaces. */
 static bool strmap_put(strmap *m, const char *k, size_t n, int64_t v) {
-    if ((m->n + 1) * 2 > m->cap && !strmap_grow(m)) return false;
+    if ((m->n + 1) * 2 > m->cap && !strmap_grow(m))
+        return false;
     size_t i = strmap_slot(m, k, n);
     if (m->key_off[i]) {
         m->val[i] = v;
@@ -103,9 +113,11 @@ static bool strmap_put(strmap *m, const char *k, size_t n, int64_t v) {
     }
     if (m->pool_len + n + 1 > m->pool_cap) {
         size_t nc = m->pool_cap ? m->pool_cap : 4096;
-        while (nc < m->pool_len + n + 1) nc *= 2;
+        while (nc < m->pool_len + n + 1)
+            nc *= 2;
         char *p = sdf_realloc(m->pool, nc);
-        if (!p) return false;
+        if (!p)
+            return false;
         m->pool = p;
         m->pool_cap = nc;
     }
@@ -121,8 +133,8 @@ static bool strmap_put(strmap *m, const char *k, size_t n, int64_t v) {
 /* ---- the tokenizer ---- */
 
 struct sdf_tokenizer {
-    strmap vocab;  /* byte-encoded token -> id */
-    strmap merges; /* "a b" -> rank */
+    strmap vocab;            /* byte-encoded token -> id */
+    strmap merges;           /* "a b" -> rank */
     char   byte_enc[256][3]; /* UTF-8 of the unicode char standing for each byte (NUL-terminated) */
     /* BPE cache: byte-encoded word -> offset into cache_ids (ids stored as [n, id...]) */
     pthread_mutex_t cache_mu;
@@ -138,9 +150,10 @@ typedef struct ivec {
 
 static bool ivec_push(ivec *a, int32_t x) {
     if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 64;
+        size_t   nc = a->cap ? a->cap * 2 : 64;
         int32_t *p = sdf_realloc(a->v, nc * sizeof *p);
-        if (!p) return false;
+        if (!p)
+            return false;
         a->v = p;
         a->cap = nc;
     }
@@ -151,8 +164,9 @@ static bool ivec_push(ivec *a, int32_t x) {
 static void build_byte_encoder(sdf_tokenizer *t) {
     int n = 0;
     for (int b = 0; b < 256; b++) {
-        bool direct = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-        int cp = direct ? b : 256 + n++;
+        bool direct =
+            (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        int              cp = direct ? b : 256 + n++;
         utf8proc_uint8_t buf[4] = {0};
         utf8proc_ssize_t k = utf8proc_encode_char(cp, buf);
         memcpy(t->byte_enc[b], buf, (size_t)k);
@@ -161,7 +175,8 @@ static void build_byte_encoder(sdf_tokenizer *t) {
 }
 
 void sdf_tokenizer_free(sdf_tokenizer *t) {
-    if (!t) return;
+    if (!t)
+        return;
     strmap_free(&t->vocab);
     strmap_free(&t->merges);
     strmap_free(&t->cache);
@@ -184,7 +199,8 @@ static sdf_status parse_vocab(sdf_tokenizer *t, const char *js, size_t len, cons
     }
     for (cJSON *it = root->child; it; it = it->next) {
         double d = it->valuedouble;
-        if (!cJSON_IsNumber(it) || !it->string || d < 0 || d > 2147483647.0 || d != (double)(int64_t)d) {
+        if (!cJSON_IsNumber(it) || !it->string || d < 0 || d > 2147483647.0 ||
+            d != (double)(int64_t)d) {
             sdf_status st = sdf_fail(err, SDF_ERR_PARSE,
                                      "%s: vocab.json entry \"%s\" is not a non-negative integer id",
                                      what, it->string ? it->string : "?");
@@ -197,36 +213,45 @@ static sdf_status parse_vocab(sdf_tokenizer *t, const char *js, size_t len, cons
         }
     }
     cJSON_Delete(root);
-    if (t->vocab.n == 0) return sdf_fail(err, SDF_ERR_PARSE, "%s: vocab.json is empty", what);
+    if (t->vocab.n == 0)
+        return sdf_fail(err, SDF_ERR_PARSE, "%s: vocab.json is empty", what);
     return SDF_OK;
 }
 
-static bool is_ws_ascii(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+static bool is_ws_ascii(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 static sdf_status parse_merges(sdf_tokenizer *t, const char *s, size_t len, const char *what,
                                sdf_error *err) {
-    if (!strmap_init(&t->merges, MAX_MERGES)) return sdf_fail(err, SDF_ERR_NOMEM, "%s: merges", what);
+    if (!strmap_init(&t->merges, MAX_MERGES))
+        return sdf_fail(err, SDF_ERR_NOMEM, "%s: merges", what);
     /* Python: text.strip().split("\n")[1:MAX_MERGES+1], each line split on whitespace. */
     size_t b = 0, e = len;
-    while (b < e && is_ws_ascii(s[b])) b++;
-    while (e > b && is_ws_ascii(s[e - 1])) e--;
+    while (b < e && is_ws_ascii(s[b]))
+        b++;
+    while (e > b && is_ws_ascii(s[e - 1]))
+        e--;
     size_t pos = b;
-    long line = 0, rank = 0;
-    char key[1024];
+    long   line = 0, rank = 0;
+    char   key[1024];
     while (pos < e && rank < MAX_MERGES) {
         const char *nl = memchr(s + pos, '\n', e - pos);
-        size_t lend = nl ? (size_t)(nl - s) : e;
+        size_t      lend = nl ? (size_t)(nl - s) : e;
         if (line > 0) {
             /* fields */
             const char *f[3];
-            size_t fl[3];
-            int nf = 0;
-            size_t i = pos;
+            size_t      fl[3];
+            int         nf = 0;
+            size_t      i = pos;
             while (i < lend) {
-                while (i < lend && is_ws_ascii(s[i])) i++;
-                if (i >= lend) break;
+                while (i < lend && is_ws_ascii(s[i]))
+                    i++;
+                if (i >= lend)
+                    break;
                 size_t st = i;
-                while (i < lend && !is_ws_ascii(s[i])) i++;
+                while (i < lend && !is_ws_ascii(s[i]))
+                    i++;
                 if (nf < 3) {
                     f[nf] = s + st;
                     fl[nf] = i - st;
@@ -235,7 +260,8 @@ static sdf_status parse_merges(sdf_tokenizer *t, const char *s, size_t len, cons
             }
             if (nf != 2)
                 return sdf_fail(err, SDF_ERR_PARSE,
-                                "%s: merges.txt line %ld has %d fields, expected 2", what, line + 1, nf);
+                                "%s: merges.txt line %ld has %d fields, expected 2", what, line + 1,
+                                nf);
             if (fl[0] + fl[1] + 2 > sizeof key)
                 return sdf_fail(err, SDF_ERR_PARSE, "%s: merges.txt line %ld is too long", what,
                                 line + 1);
@@ -249,7 +275,8 @@ static sdf_status parse_merges(sdf_tokenizer *t, const char *s, size_t len, cons
         line++;
         pos = lend + 1;
     }
-    if (rank == 0) return sdf_fail(err, SDF_ERR_PARSE, "%s: merges.txt has no merges", what);
+    if (rank == 0)
+        return sdf_fail(err, SDF_ERR_PARSE, "%s: merges.txt has no merges", what);
     return SDF_OK;
 }
 
@@ -257,15 +284,20 @@ sdf_status sdf_tokenizer_load_strings(const char *vocab_json, size_t vocab_len, 
                                       size_t merges_len, const char *what, sdf_tokenizer **out,
                                       sdf_error *err) {
     *out = NULL;
-    if (!what) what = "CLIP vocabulary";
-    if (!vocab_json || !merges) return sdf_fail(err, SDF_ERR_INVALID, "%s: missing data", what);
+    if (!what)
+        what = "CLIP vocabulary";
+    if (!vocab_json || !merges)
+        return sdf_fail(err, SDF_ERR_INVALID, "%s: missing data", what);
     sdf_tokenizer *t = sdf_calloc(1, sizeof *t);
-    if (!t) return sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
+    if (!t)
+        return sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
     pthread_mutex_init(&t->cache_mu, NULL);
     build_byte_encoder(t);
     sdf_status st = parse_vocab(t, vocab_json, vocab_len, what, err);
-    if (st == SDF_OK) st = parse_merges(t, merges, merges_len, what, err);
-    if (st == SDF_OK && !strmap_init(&t->cache, 1024)) st = sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
+    if (st == SDF_OK)
+        st = parse_merges(t, merges, merges_len, what, err);
+    if (st == SDF_OK && !strmap_init(&t->cache, 1024))
+        st = sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
     if (st != SDF_OK) {
         sdf_tokenizer_free(t);
         return st;
@@ -283,14 +315,15 @@ static sdf_status read_file(const char *path, char **data, size_t *len, sdf_erro
         return SDF_ERR_IO;
     }
     size_t cap = 1 << 20, n = 0;
-    char *buf = sdf_malloc(cap);
+    char  *buf = sdf_malloc(cap);
     for (;;) {
         if (!buf) {
             fclose(f);
             return sdf_fail(err, SDF_ERR_NOMEM, "reading %s", path);
         }
         n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
+        if (n < cap)
+            break;
         if (cap > ((size_t)1 << 30)) {
             sdf_free(buf);
             fclose(f);
@@ -298,7 +331,8 @@ static sdf_status read_file(const char *path, char **data, size_t *len, sdf_erro
         }
         cap *= 2;
         char *nb = sdf_realloc(buf, cap);
-        if (!nb) sdf_free(buf);
+        if (!nb)
+            sdf_free(buf);
         buf = nb;
     }
     bool bad = ferror(f);
@@ -317,11 +351,13 @@ sdf_status sdf_tokenizer_load_dir(const char *dir, sdf_tokenizer **out, sdf_erro
     char vpath[4096], mpath[4096];
     snprintf(vpath, sizeof vpath, "%s/vocab.json", dir);
     snprintf(mpath, sizeof mpath, "%s/merges.txt", dir);
-    char *v = NULL, *m = NULL;
-    size_t vl = 0, ml = 0;
+    char      *v = NULL, *m = NULL;
+    size_t     vl = 0, ml = 0;
     sdf_status st = read_file(vpath, &v, &vl, err);
-    if (st == SDF_OK) st = read_file(mpath, &m, &ml, err);
-    if (st == SDF_OK) st = sdf_tokenizer_load_strings(v, vl, m, ml, dir, out, err);
+    if (st == SDF_OK)
+        st = read_file(mpath, &m, &ml, err);
+    if (st == SDF_OK)
+        st = sdf_tokenizer_load_strings(v, vl, m, ml, dir, out, err);
     sdf_free(v);
     sdf_free(m);
     return st;
@@ -332,13 +368,17 @@ int32_t sdf_tokenizer_token_id(const sdf_tokenizer *t, const char *token) {
     return strmap_get(&t->vocab, token, strlen(token), &v) ? (int32_t)v : -1;
 }
 
-size_t sdf_tokenizer_vocab_size(const sdf_tokenizer *t) { return t->vocab.n; }
+size_t sdf_tokenizer_vocab_size(const sdf_tokenizer *t) {
+    return t->vocab.n;
+}
 
 /* ---- text clean-up (BasicTokenizer without punctuation splitting) ---- */
 
 typedef ivec cpvec;
 
-static bool cp_push(cpvec *a, int32_t c) { return ivec_push(a, c); }
+static bool cp_push(cpvec *a, int32_t c) {
+    return ivec_push(a, c);
+}
 
 static bool is_cjk(int32_t c) {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
@@ -353,8 +393,10 @@ static bool is_cat_c(int32_t c) {
     case UTF8PROC_CATEGORY_CF:
     case UTF8PROC_CATEGORY_CS:
     case UTF8PROC_CATEGORY_CO:
-    case UTF8PROC_CATEGORY_CN: return true;
-    default: return false;
+    case UTF8PROC_CATEGORY_CN:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -388,12 +430,14 @@ static bool is_case_ignorable(int32_t c) {
     case UTF8PROC_CATEGORY_ME:
     case UTF8PROC_CATEGORY_CF:
     case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_SK: return true;
-    default: break;
+    case UTF8PROC_CATEGORY_SK:
+        return true;
+    default:
+        break;
     }
     return c == '\'' || c == '.' || c == ':' || c == 0xB7 || c == 0x387 || c == 0x55F ||
-           c == 0x5F4 || c == 0x2018 || c == 0x2019 || c == 0x2024 || c == 0x2027 ||
-           c == 0xFE13 || c == 0xFE52 || c == 0xFE55 || c == 0xFF07 || c == 0xFF0E || c == 0xFF1A;
+           c == 0x5F4 || c == 0x2018 || c == 0x2019 || c == 0x2024 || c == 0x2027 || c == 0xFE13 ||
+           c == 0xFE52 || c == 0xFE55 || c == 0xFF07 || c == 0xFF0E || c == 0xFF1A;
 }
 
 /* Python str.lower() of w[0..n) appended to out. */
@@ -401,32 +445,37 @@ static bool py_lower(const int32_t *w, size_t n, cpvec *out) {
     for (size_t i = 0; i < n; i++) {
         int32_t c = w[i];
         if (c == 0x130) {
-            if (!cp_push(out, 'i') || !cp_push(out, 0x307)) return false;
+            if (!cp_push(out, 'i') || !cp_push(out, 0x307))
+                return false;
             continue;
         }
         if (c == 0x3A3) {
             bool before = false, after = false;
             for (size_t j = i; j-- > 0;) {
-                if (is_case_ignorable(w[j])) continue;
+                if (is_case_ignorable(w[j]))
+                    continue;
                 before = is_cased(w[j]);
                 break;
             }
             for (size_t j = i + 1; j < n; j++) {
-                if (is_case_ignorable(w[j])) continue;
+                if (is_case_ignorable(w[j]))
+                    continue;
                 after = is_cased(w[j]);
                 break;
             }
-            if (!cp_push(out, before && !after ? 0x3C2 : 0x3C3)) return false;
+            if (!cp_push(out, before && !after ? 0x3C2 : 0x3C3))
+                return false;
             continue;
         }
-        if (!cp_push(out, utf8proc_tolower(c))) return false;
+        if (!cp_push(out, utf8proc_tolower(c)))
+            return false;
     }
     return true;
 }
 
 static void decode_utf8(const char *s, size_t len, cpvec *out, bool *ok) {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    size_t i = 0;
+    size_t                  i = 0;
     while (i < len) {
         utf8proc_int32_t c;
         utf8proc_ssize_t k = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &c);
@@ -444,10 +493,12 @@ static void decode_utf8(const char *s, size_t len, cpvec *out, bool *ok) {
 
 static char *encode_utf8(const int32_t *c, size_t n, size_t *len) {
     size_t cap = n * 4 + 1;
-    char *s = sdf_malloc(cap);
-    if (!s) return NULL;
+    char  *s = sdf_malloc(cap);
+    if (!s)
+        return NULL;
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) k += (size_t)utf8proc_encode_char(c[i], (utf8proc_uint8_t *)s + k);
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)utf8proc_encode_char(c[i], (utf8proc_uint8_t *)s + k);
     s[k] = '\0';
     *len = k;
     return s;
@@ -456,11 +507,12 @@ static char *encode_utf8(const int32_t *c, size_t n, size_t *len) {
 /* Cleaned, lower-cased text of one piece as code points, words joined by single spaces. */
 static sdf_status clean_text(const char *s, size_t len, cpvec *out, sdf_error *err) {
     cpvec a = {0}, b = {0};
-    bool ok = true;
+    bool  ok = true;
     decode_utf8(s, len, &a, &ok);
     for (size_t i = 0; ok && i < a.n; i++) {
         int32_t c = a.v[i];
-        if (c == 0 || c == 0xFFFD) continue;
+        if (c == 0 || c == 0xFFFD)
+            continue;
         if (c == '\t' || c == '\n' || c == '\r' || utf8proc_category(c) == UTF8PROC_CATEGORY_ZS) {
             ok = cp_push(&b, ' ');
             continue;
@@ -469,9 +521,12 @@ static sdf_status clean_text(const char *s, size_t len, cpvec *out, sdf_error *e
             ok = cp_push(&b, ' ');
             continue;
         }
-        if (is_cat_c(c)) continue;
-        if (is_cjk(c)) ok = cp_push(&b, ' ') && cp_push(&b, c) && cp_push(&b, ' ');
-        else ok = cp_push(&b, c);
+        if (is_cat_c(c))
+            continue;
+        if (is_cjk(c))
+            ok = cp_push(&b, ' ') && cp_push(&b, c) && cp_push(&b, ' ');
+        else
+            ok = cp_push(&b, c);
     }
     sdf_free(a.v);
     a = (cpvec){0};
@@ -481,11 +536,12 @@ static sdf_status clean_text(const char *s, size_t len, cpvec *out, sdf_error *e
     }
     /* NFC */
     size_t ulen = 0;
-    char *u = encode_utf8(b.v, b.n, &ulen);
+    char  *u = encode_utf8(b.v, b.n, &ulen);
     sdf_free(b.v);
-    if (!u) return sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
+    if (!u)
+        return sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
     utf8proc_uint8_t *nfc = NULL;
-    utf8proc_ssize_t nl = 0;
+    utf8proc_ssize_t  nl = 0;
     if (ulen > 0) {
         nl = utf8proc_map((const utf8proc_uint8_t *)u, (utf8proc_ssize_t)ulen, &nfc,
                           UTF8PROC_STABLE | UTF8PROC_COMPOSE);
@@ -499,18 +555,24 @@ static sdf_status clean_text(const char *s, size_t len, cpvec *out, sdf_error *e
     free(nfc); /* allocated by utf8proc */
     /* split on whitespace, lower-case each word, join with ' ' */
     size_t i = 0;
-    bool first = true;
+    bool   first = true;
     while (ok && i < a.n) {
-        while (i < a.n && py_isspace(a.v[i])) i++;
-        if (i >= a.n) break;
+        while (i < a.n && py_isspace(a.v[i]))
+            i++;
+        if (i >= a.n)
+            break;
         size_t st = i;
-        while (i < a.n && !py_isspace(a.v[i])) i++;
-        if (!first) ok = cp_push(out, ' ');
+        while (i < a.n && !py_isspace(a.v[i]))
+            i++;
+        if (!first)
+            ok = cp_push(out, ' ');
         first = false;
-        if (ok) ok = py_lower(a.v + st, i - st, out);
+        if (ok)
+            ok = py_lower(a.v + st, i - st, out);
     }
     sdf_free(a.v);
-    if (!ok) return sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
+    if (!ok)
+        return sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
     return SDF_OK;
 }
 
@@ -526,8 +588,9 @@ static sdf_status cache_lookup_or_bpe(sdf_tokenizer *t, const char *w, size_t wl
     pthread_mutex_lock(&t->cache_mu);
     if (strmap_get(&t->cache, w, wl, &off)) {
         int32_t n = t->cache_ids[off];
-        bool ok = true;
-        for (int32_t i = 0; i < n && ok; i++) ok = ivec_push(out, t->cache_ids[off + 1 + i]);
+        bool    ok = true;
+        for (int32_t i = 0; i < n && ok; i++)
+            ok = ivec_push(out, t->cache_ids[off + 1 + i]);
         pthread_mutex_unlock(&t->cache_mu);
         return ok ? SDF_OK : sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
     }
@@ -535,30 +598,32 @@ static sdf_status cache_lookup_or_bpe(sdf_tokenizer *t, const char *w, size_t wl
 
     /* symbols: one per unicode char of the byte-encoded word */
     size_t n = 0;
-    sym *s = sdf_malloc((wl + 1) * sizeof *s);
-    char *key = sdf_malloc(2 * wl + 16);
+    sym   *s = sdf_malloc((wl + 1) * sizeof *s);
+    char  *key = sdf_malloc(2 * wl + 16);
     if (!s || !key) {
         sdf_free(s);
         sdf_free(key);
         return sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
     }
     for (size_t i = 0; i < wl;) {
-        size_t k = 1;
+        size_t        k = 1;
         unsigned char c = (unsigned char)w[i];
-        if (c >= 0xC0) k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        if (i + k > wl) k = wl - i;
+        if (c >= 0xC0)
+            k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (i + k > wl)
+            k = wl - i;
         s[n++] = (sym){i, i + k};
         i += k;
     }
     /* key of symbol j as it appears in merges/vocab: last symbol carries "</w>" */
-#define SYM_KEY(j, dst, len)                                           \
-    do {                                                               \
-        len = s[j].e - s[j].b;                                         \
-        memcpy(dst, w + s[j].b, len);                                  \
-        if ((j) == n - 1) {                                            \
-            memcpy(dst + len, "</w>", 4);                              \
-            len += 4;                                                  \
-        }                                                              \
+#define SYM_KEY(j, dst, len)                                                                       \
+    do {                                                                                           \
+        len = s[j].e - s[j].b;                                                                     \
+        memcpy(dst, w + s[j].b, len);                                                              \
+        if ((j) == n - 1) {                                                                        \
+            memcpy(dst + len, "</w>", 4);                                                          \
+            len += 4;                                                                              \
+        }                                                                                          \
     } while (0)
     while (n > 1) {
         int64_t best = INT64_MAX;
@@ -574,12 +639,13 @@ static sdf_status cache_lookup_or_bpe(sdf_tokenizer *t, const char *w, size_t wl
                 bi = j;
             }
         }
-        if (best == INT64_MAX) break;
+        if (best == INT64_MAX)
+            break;
         /* merge every occurrence of the pair (left to right, non-overlapping) */
-        size_t fl = s[bi].e - s[bi].b, sl = s[bi + 1].e - s[bi + 1].b;
-        bool sec_last = (bi + 1 == n - 1);
+        size_t      fl = s[bi].e - s[bi].b, sl = s[bi + 1].e - s[bi + 1].b;
+        bool        sec_last = (bi + 1 == n - 1);
         const char *fs = w + s[bi].b, *ss = w + s[bi + 1].b;
-        size_t m = 0;
+        size_t      m = 0;
         for (size_t j = 0; j < n;) {
             if (j + 1 < n && s[j].e - s[j].b == fl && memcmp(w + s[j].b, fs, fl) == 0 &&
                 s[j + 1].e - s[j + 1].b == sl && memcmp(w + s[j + 1].b, ss, sl) == 0 &&
@@ -598,28 +664,30 @@ static sdf_status cache_lookup_or_bpe(sdf_tokenizer *t, const char *w, size_t wl
         size_t l;
         SYM_KEY(j, key, l);
         int64_t id;
-        if (!strmap_get(&t->vocab, key, l, &id)) id = SDF_CLIP_EOS;
+        if (!strmap_get(&t->vocab, key, l, &id))
+            id = SDF_CLIP_EOS;
         ok = ivec_push(&ids, (int32_t)id);
     }
 #undef SYM_KEY
     sdf_free(s);
     sdf_free(key);
-    for (size_t j = 0; j < ids.n && ok; j++) ok = ivec_push(out, ids.v[j]);
+    for (size_t j = 0; j < ids.n && ok; j++)
+        ok = ivec_push(out, ids.v[j]);
     if (ok) {
         pthread_mutex_lock(&t->cache_mu);
         if (t->cache.n < CACHE_MAX_ENTRIES && !strmap_get(&t->cache, w, wl, &off)) {
             size_t need = t->cache_len + ids.n + 1;
             if (need > t->cache_cap) {
                 size_t nc = t->cache_cap ? t->cache_cap : 4096;
-                while (nc < need) nc *= 2;
+                while (nc < need)
+                    nc *= 2;
                 int32_t *p = sdf_realloc(t->cache_ids, nc * sizeof *p);
                 if (p) {
                     t->cache_ids = p;
                     t->cache_cap = nc;
                 }
             }
-            if (need <= t->cache_cap &&
-                strmap_put(&t->cache, w, wl, (int64_t)t->cache_len)) {
+            if (need <= t->cache_cap && strmap_put(&t->cache, w, wl, (int64_t)t->cache_len)) {
                 t->cache_ids[t->cache_len] = (int32_t)ids.n;
                 memcpy(t->cache_ids + t->cache_len + 1, ids.v, ids.n * sizeof *ids.v);
                 t->cache_len = need;
@@ -635,8 +703,8 @@ static sdf_status cache_lookup_or_bpe(sdf_tokenizer *t, const char *w, size_t wl
 static sdf_status emit_word(sdf_tokenizer *t, const int32_t *c, size_t b, size_t e, ivec *out,
                             sdf_error *err) {
     size_t ul;
-    char *u = encode_utf8(c + b, e - b, &ul);
-    char *w = u ? sdf_malloc(ul * 2 + 1) : NULL;
+    char  *u = encode_utf8(c + b, e - b, &ul);
+    char  *w = u ? sdf_malloc(ul * 2 + 1) : NULL;
     if (!w) {
         sdf_free(u);
         return sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
@@ -644,7 +712,7 @@ static sdf_status emit_word(sdf_tokenizer *t, const int32_t *c, size_t b, size_t
     size_t wl = 0;
     for (size_t i = 0; i < ul; i++) {
         const char *be = t->byte_enc[(unsigned char)u[i]];
-        size_t k = strlen(be);
+        size_t      k = strlen(be);
         memcpy(w + wl, be, k);
         wl += k;
     }
@@ -654,7 +722,8 @@ static sdf_status emit_word(sdf_tokenizer *t, const int32_t *c, size_t b, size_t
     /* transformers' bpe cache starts with the two special tokens mapped to themselves */
     if (strcmp(w, "<|startoftext|>") == 0 || strcmp(w, "<|endoftext|>") == 0) {
         int64_t id;
-        if (!strmap_get(&t->vocab, w, wl, &id)) id = SDF_CLIP_EOS;
+        if (!strmap_get(&t->vocab, w, wl, &id))
+            id = SDF_CLIP_EOS;
         st = ivec_push(out, (int32_t)id) ? SDF_OK : sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
     } else {
         st = cache_lookup_or_bpe(t, w, wl, out, err);
@@ -665,9 +734,11 @@ static sdf_status emit_word(sdf_tokenizer *t, const int32_t *c, size_t b, size_t
 
 static bool match_ascii(const int32_t *c, size_t n, size_t i, const char *lit) {
     size_t k = strlen(lit);
-    if (i + k > n) return false;
+    if (i + k > n)
+        return false;
     for (size_t j = 0; j < k; j++)
-        if (c[i + j] != (unsigned char)lit[j]) return false;
+        if (c[i + j] != (unsigned char)lit[j])
+            return false;
     return true;
 }
 
@@ -675,12 +746,12 @@ static bool match_ascii(const int32_t *c, size_t n, size_t i, const char *lit) {
  * [^\s\p{L}\p{N}]+ over the cleaned text. */
 static sdf_status split_and_bpe(sdf_tokenizer *t, const int32_t *c, size_t n, ivec *out,
                                 sdf_error *err) {
-    static const char *const lits[] = {"<|startoftext|>", "<|endoftext|>", "'s", "'t", "'re",
-                                       "'ve", "'m", "'ll", "'d"};
+    static const char *const lits[] = {
+        "<|startoftext|>", "<|endoftext|>", "'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
     size_t i = 0;
     while (i < n) {
         size_t e = i;
-        bool matched = false;
+        bool   matched = false;
         for (size_t k = 0; k < SDF_COUNTOF(lits) && !matched; k++)
             if (match_ascii(c, n, i, lits[k])) {
                 e = i + strlen(lits[k]);
@@ -688,25 +759,28 @@ static sdf_status split_and_bpe(sdf_tokenizer *t, const int32_t *c, size_t n, iv
             }
         if (!matched) {
             if (is_letter(c[i])) {
-                while (e < n && is_letter(c[e])) e++;
+                while (e < n && is_letter(c[e]))
+                    e++;
             } else if (is_number(c[i])) {
                 e = i + 1;
             } else if (!py_isspace(c[i])) {
-                while (e < n && !py_isspace(c[e]) && !is_letter(c[e]) && !is_number(c[e])) e++;
+                while (e < n && !py_isspace(c[e]) && !is_letter(c[e]) && !is_number(c[e]))
+                    e++;
             } else {
                 i++;
                 continue;
             }
         }
         sdf_status st = emit_word(t, c, i, e, out, err);
-        if (st != SDF_OK) return st;
+        if (st != SDF_OK)
+            return st;
         i = e;
     }
     return SDF_OK;
 }
 
 static const char *find_special(const char *s, size_t len, int *which) {
-    const char *best = NULL;
+    const char              *best = NULL;
     static const char *const sp[2] = {"<|startoftext|>", "<|endoftext|>"};
     for (int k = 0; k < 2; k++) {
         const char *p = memmem(s, len, sp[k], strlen(sp[k]));
@@ -722,20 +796,22 @@ sdf_status sdf_tokenizer_encode(sdf_tokenizer *t, const char *text, size_t len, 
                                 size_t *n, sdf_error *err) {
     *ids = NULL;
     *n = 0;
-    ivec out = {0};
+    ivec       out = {0};
     sdf_status st = SDF_OK;
-    size_t pos = 0;
+    size_t     pos = 0;
     while (st == SDF_OK && pos <= len) {
-        int which = 0;
+        int         which = 0;
         const char *sp = find_special(text + pos, len - pos, &which);
-        size_t pend = sp ? (size_t)(sp - text) : len;
+        size_t      pend = sp ? (size_t)(sp - text) : len;
         if (pend > pos) {
             cpvec cl = {0};
             st = clean_text(text + pos, pend - pos, &cl, err);
-            if (st == SDF_OK) st = split_and_bpe(t, cl.v, cl.n, &out, err);
+            if (st == SDF_OK)
+                st = split_and_bpe(t, cl.v, cl.n, &out, err);
             sdf_free(cl.v);
         }
-        if (!sp) break;
+        if (!sp)
+            break;
         if (st == SDF_OK && !ivec_push(&out, which == 0 ? SDF_CLIP_BOS : SDF_CLIP_EOS))
             st = sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
         pos = pend + strlen(which == 0 ? "<|startoftext|>" : "<|endoftext|>");

@@ -34,7 +34,7 @@ sdf_status sdf_tokenizer_load_dir(const char *dir, sdf_tokenizer **out, sdf_erro
 sdf_status sdf_tokenizer_load_strings(const char *vocab_json, size_t vocab_len, const char *merges,
                                       size_t merges_len, const char *what, sdf_tokenizer **out,
                                       sdf_error *err);
-void sdf_tokenizer_free(sdf_tokenizer *t); /* NULL-safe */
+void       sdf_tokenizer_free(sdf_tokenizer *t); /* NULL-safe */
 
 /* Token ids of text without BOS/EOS (transformers' `tokenizer(text).input_ids[1:-1]`).
  * *ids is sdf_malloc'd (NULL when *n == 0). Invalid UTF-8 bytes read as U+FFFD. */

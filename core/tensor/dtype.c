@@ -1,5 +1,6 @@
 #include "dtype.h"
 
+#include <immintrin.h>
 #include <math.h>
 #include <string.h>
 
@@ -73,16 +74,38 @@ float sdf_f8e5m2_to_f32(uint8_t v) { /* the top byte of an f16 */
     return sdf_f16_to_f32((uint16_t)((uint16_t)v << 8));
 }
 
+/* F16C converts 8 halves per instruction, exactly (every f16 is an f32); checked at run time. */
+__attribute__((target("avx,f16c"))) static size_t f16_to_f32_f16c(const unsigned char *p, float *dst,
+                                                                   size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(p + 2 * i));
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    }
+    return i;
+}
+
+static size_t bf16_to_f32_wide(const unsigned char *p, float *dst, size_t n) {
+    /* a shift into the high half; written so the compiler vectorises it */
+    uint32_t *d = (uint32_t *)(void *)dst;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2);
+        d[i] = (uint32_t)h << 16;
+    }
+    return n;
+}
+
 void sdf_convert_to_f32(sdf_dtype t, const void *src, float *dst, size_t n) {
     const unsigned char *p = src;
+    size_t done = 0;
     switch (t) {
     case SDF_DTYPE_F32: memcpy(dst, src, n * 4); break;
     case SDF_DTYPE_F16:
-        for (size_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); dst[i] = sdf_f16_to_f32(h); }
+        if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) done = f16_to_f32_f16c(p, dst, n);
+        for (size_t i = done; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); dst[i] = sdf_f16_to_f32(h); }
         break;
-    case SDF_DTYPE_BF16:
-        for (size_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); dst[i] = sdf_bf16_to_f32(h); }
-        break;
+    case SDF_DTYPE_BF16: bf16_to_f32_wide(p, dst, n); break;
     case SDF_DTYPE_F64:
         for (size_t i = 0; i < n; i++) { double d; memcpy(&d, p + 8 * i, 8); dst[i] = (float)d; }
         break;

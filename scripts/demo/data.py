@@ -258,9 +258,14 @@ def write_held_out(path):
         "held_out_pairs": [list(x) for x in pairs],
         "cases": held_out_cases(),
     }
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    cases = doc.pop("cases")
+    with open(path, "w") as f:  # one case per line, so diffs and C-side line readers stay simple
+        f.write("{\n")
+        for k, v in doc.items():
+            f.write(f" {json.dumps(k)}: {json.dumps(v)},\n")
+        f.write(' "cases": [\n')
+        f.write(",\n".join("  " + json.dumps(c) for c in cases))
+        f.write("\n ]\n}\n")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ def main():
     ap.add_argument("--grid", default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--samplers", default="euler,euler_ancestral,dpmpp_2m")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from st import read
@@ -48,25 +49,30 @@ def main():
     t0 = time.time()
     rows = []
     tiles = []
-    for seed in range(args.seeds):
-        for i in range(0, len(cases), 32):
-            chunk = cases[i:i + 32]
-            ims = sampling.txt2img(net, tok, [c["caption"] for c in chunk], 1000 + seed, steps=args.steps, cfg=args.cfg)
-            ims = (ims * 255).round().byte().permute(0, 2, 3, 1).numpy()
-            for c, im in zip(chunk, ims):
-                ok, info = analyze.score(c, im)
-                rows.append({"caption": c["caption"], "kind": c["kind"], "seed": 1000 + seed, "ok": ok})
-                if seed == 0 and len(tiles) < 64:
-                    tiles.append(im)
+    for sampler in args.samplers.split(","):
+        for seed in range(args.seeds):
+            for i in range(0, len(cases), 32):
+                chunk = cases[i:i + 32]
+                ims = sampling.txt2img(net, tok, [c["caption"] for c in chunk], 1000 + seed,
+                                       steps=args.steps, cfg=args.cfg, sampler=sampler)
+                ims = (ims * 255).round().byte().permute(0, 2, 3, 1).numpy()
+                for c, im in zip(chunk, ims):
+                    ok, info = analyze.score(c, im)
+                    rows.append({"caption": c["caption"], "kind": c["kind"], "sampler": sampler,
+                                 "seed": 1000 + seed, "ok": ok})
+                    if seed == 0 and len(tiles) < 64 and i % 64 == 0:
+                        tiles.append(im)
     dt = time.time() - t0
     summary = {}
-    for kind in ("single", "pair"):
-        rs = [r for r in rows if r["kind"] == kind]
-        if not rs:
-            continue
-        summary[kind] = {k: round(float(np.mean([r["ok"][k] for r in rs])), 4) for k in rs[0]["ok"]}
-        summary[kind]["n"] = len(rs)
-    summary["settings"] = {"sampler": "euler", "scheduler": "normal", "steps": args.steps, "cfg": args.cfg,
+    for sampler in args.samplers.split(","):
+        for kind in ("single", "pair"):
+            rs = [r for r in rows if r["kind"] == kind and r["sampler"] == sampler]
+            if not rs:
+                continue
+            d = {k: round(float(np.mean([r["ok"][k] for r in rs])), 4) for k in rs[0]["ok"]}
+            d["n"] = len(rs)
+            summary[f"{sampler}/{kind}"] = d
+    summary["settings"] = {"scheduler": "normal", "steps": args.steps, "cfg": args.cfg,
                            "seeds": [1000 + s for s in range(args.seeds)], "seconds": round(dt, 1)}
     print(json.dumps(summary, indent=1))
     if args.out:

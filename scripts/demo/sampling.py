@@ -31,8 +31,10 @@ class Schedule:
 
 
 @torch.no_grad()
-def txt2img(net, tok, prompts, seed, steps=20, cfg=5.0, size=64, negative=""):
-    """Returns images in [0,1], [B,3,H,W]. Noise: torch.manual_seed(seed) randn like ComfyUI."""
+def txt2img(net, tok, prompts, seed, steps=20, cfg=5.0, size=64, negative="", sampler="euler"):
+    """Returns images in [0,1], [B,3,H,W]. Initial noise: torch.manual_seed(seed) randn, ancestral
+    noise from a generator seeded seed+1 (ComfyUI's CPU behaviour). Samplers as k-diffusion's:
+    euler, euler_ancestral (eta 1), dpmpp_2m."""
     sch = Schedule()
     down = 2 ** (len(net.vae.encoder.down) - 1)
     B = len(prompts)
@@ -40,17 +42,42 @@ def txt2img(net, tok, prompts, seed, steps=20, cfg=5.0, size=64, negative=""):
     ctx = net.cond_stage_model(ids)
     g = torch.manual_seed(seed)
     x = torch.randn((B, 4, size // down, size // down), generator=g)
+    g2 = torch.Generator().manual_seed(seed + 1)
     sig = sch.normal(steps)
     x = x * math.sqrt(1 + float(sig[0]) ** 2)
-    for i in range(steps):
-        s = float(sig[i])
+
+    def denoise(x, s):
         t = sch.timestep(s).expand(2 * B)
-        xin = torch.cat([x, x]) / math.sqrt(s * s + 1)
-        eps = net.unet(xin, t, ctx)
+        eps = net.unet(torch.cat([x, x]) / math.sqrt(s * s + 1), t, ctx)
         e_c, e_u = eps[:B], eps[B:]
-        eps = e_u + (e_c - e_u) * cfg
-        den = x - s * eps
-        d = (x - den) / s
-        x = x + d * (float(sig[i + 1]) - s)
+        return x - s * (e_u + (e_c - e_u) * cfg)
+
+    old = None
+    for i in range(steps):
+        s, sn = float(sig[i]), float(sig[i + 1])
+        den = denoise(x, s)
+        if sampler == "euler":
+            x = x + (x - den) / s * (sn - s)
+        elif sampler == "euler_ancestral":
+            su = min(sn, math.sqrt(max(0.0, sn * sn * (s * s - sn * sn) / (s * s))))
+            sd = math.sqrt(max(0.0, sn * sn - su * su))
+            x = x + (x - den) / s * (sd - s)
+            if sn > 0:
+                x = x + torch.randn(x.shape, generator=g2) * su
+        elif sampler == "dpmpp_2m":
+            if sn == 0:
+                x = den
+            else:
+                t, tn = -math.log(s), -math.log(sn)
+                h = tn - t
+                if old is None:
+                    x = (sn / s) * x - math.expm1(-h) * den
+                else:
+                    r = (t - (-math.log(float(sig[i - 1])))) / h
+                    dd = (1 + 1 / (2 * r)) * den - (1 / (2 * r)) * old
+                    x = (sn / s) * x - math.expm1(-h) * dd
+            old = den
+        else:
+            raise ValueError(sampler)
     img = net.vae.decode(x / net.scale_factor)
     return ((img + 1) / 2).clamp(0, 1)
