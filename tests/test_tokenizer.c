@@ -244,7 +244,25 @@ static void test_malformed_vocab(void) {
     sdf_tokenizer_free(t);
 }
 
+/* A vocabulary trained for another model (the demo model's) has its own special-token ids:
+ * explicit specials and unknown symbols must use them, never CLIP's 49406/49407. */
+static void test_own_special_ids(void) {
+    sdf_error err = {0};
+    sdf_tokenizer *t = NULL;
+    const char *v = "{\"a\":0,\"b\":1,\"a</w>\":4,\"ab</w>\":5,\"<|startoftext|>\":2,"
+                    "\"<|endoftext|>\":3}";
+    const char *m = "#version: 0.2\na b</w>\n";
+    REQUIRE(sdf_tokenizer_load_strings(v, strlen(v), m, strlen(m), "t", &t, &err) == SDF_OK);
+    int32_t *ids;
+    size_t   n;
+    REQUIRE(sdf_tokenizer_encode(t, "<|startoftext|>a x<|endoftext|>", 31, &ids, &n, &err) == SDF_OK);
+    CHECK(n == 4 && ids[0] == 2 && ids[1] == 4 && ids[2] == 3 && ids[3] == 3); /* x unknown */
+    sdf_free(ids);
+    sdf_tokenizer_free(t);
+}
+
 int main(void) {
+    RUN(test_own_special_ids);
     RUN(test_reference_cases);
     RUN(test_cleanup_rules);
     RUN(test_unicode_corners);

@@ -348,6 +348,8 @@ sdf_status sdf_detect_apply_metadata(const char *ldm_config, const char *clip_co
         if (jint(root, "max_position_embeddings", &v)) clip->positions = v;
         if (jint(root, "bos_token_id", &v)) clip->start_token = v;
         if (jint(root, "eos_token_id", &v)) clip->end_token = v;
+        /* ComfyUI's SD1 tokenizer pads with the end token, whatever the config says */
+        if (clip->pad_token != 0) clip->pad_token = clip->end_token;
         const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
         if (cJSON_IsString(act)) clip->quick_gelu = strcmp(act->valuestring, "quick_gelu") == 0;
         cJSON_Delete(root);

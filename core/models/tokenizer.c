@@ -134,6 +134,7 @@ static bool strmap_put(strmap *m, const char *k, size_t n, int64_t v) {
 
 struct sdf_tokenizer {
     strmap vocab;            /* byte-encoded token -> id */
+    int32_t bos_id, eos_id;  /* ids of <|startoftext|> / <|endoftext|> in this vocabulary */
     strmap merges;           /* "a b" -> rank */
     char   byte_enc[256][3]; /* UTF-8 of the unicode char standing for each byte (NUL-terminated) */
     /* BPE cache: byte-encoded word -> offset into cache_ids (ids stored as [n, id...]) */
@@ -302,6 +303,11 @@ sdf_status sdf_tokenizer_load_strings(const char *vocab_json, size_t vocab_len, 
         sdf_tokenizer_free(t);
         return st;
     }
+    /* The special tokens' ids come from the vocabulary (CLIP's: 49406/49407; a vocabulary
+     * trained for another model, such as the demo model's, has its own). */
+    int64_t id;
+    t->bos_id = strmap_get(&t->vocab, "<|startoftext|>", 15, &id) ? (int32_t)id : SDF_CLIP_BOS;
+    t->eos_id = strmap_get(&t->vocab, "<|endoftext|>", 13, &id) ? (int32_t)id : SDF_CLIP_EOS;
     *out = t;
     return SDF_OK;
 }
@@ -665,7 +671,7 @@ static sdf_status cache_lookup_or_bpe(sdf_tokenizer *t, const char *w, size_t wl
         SYM_KEY(j, key, l);
         int64_t id;
         if (!strmap_get(&t->vocab, key, l, &id))
-            id = SDF_CLIP_EOS;
+            id = t->eos_id;
         ok = ivec_push(&ids, (int32_t)id);
     }
 #undef SYM_KEY
@@ -723,7 +729,7 @@ static sdf_status emit_word(sdf_tokenizer *t, const int32_t *c, size_t b, size_t
     if (strcmp(w, "<|startoftext|>") == 0 || strcmp(w, "<|endoftext|>") == 0) {
         int64_t id;
         if (!strmap_get(&t->vocab, w, wl, &id))
-            id = SDF_CLIP_EOS;
+            id = t->eos_id;
         st = ivec_push(out, (int32_t)id) ? SDF_OK : sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
     } else {
         st = cache_lookup_or_bpe(t, w, wl, out, err);
@@ -812,7 +818,7 @@ sdf_status sdf_tokenizer_encode(sdf_tokenizer *t, const char *text, size_t len, 
         }
         if (!sp)
             break;
-        if (st == SDF_OK && !ivec_push(&out, which == 0 ? SDF_CLIP_BOS : SDF_CLIP_EOS))
+        if (st == SDF_OK && !ivec_push(&out, which == 0 ? t->bos_id : t->eos_id))
             st = sdf_fail(err, SDF_ERR_NOMEM, "tokenizer");
         pos = pend + strlen(which == 0 ? "<|startoftext|>" : "<|endoftext|>");
     }
