@@ -21,8 +21,11 @@ shared="${SDF_SHARED:-../shared}"
 args=(--db "$db" --output "$out/images")
 demo_ckpt="models/checkpoints/sdflow-demo-v1.safetensors"
 if [[ -f "$demo_ckpt" ]]; then
-  echo "run-demo: using the demo model $demo_ckpt"
-  args+=(--set "6.text=a red circle on a blue background" --set "7.text=")
+  echo "run-demo: using the demo model $demo_ckpt (64x64 images; see models/README.md)"
+  # its VAE downsamples by 4, so a 128x128 EmptyLatentImage (16x16 latent) decodes to 64x64
+  args+=(--set 4.ckpt_name=sdflow-demo-v1.safetensors
+         --set "6.text=a red circle on a blue background" --set "7.text="
+         --set 5.width=128 --set 5.height=128 --set 3.cfg=5)
 elif [[ -f "$shared/reference/tiny-sd1.safetensors" ]]; then
   echo "run-demo: no demo model; using the tiny random-weight reference checkpoint (draws noise)"
   args+=(--set "4.ckpt_name=$shared/reference/tiny-sd1.safetensors"

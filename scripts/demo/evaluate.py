@@ -1,7 +1,7 @@
 """Held-out accuracy of the demo model, measured in Python with the reference euler sampler
 (the C-side semantic tests through the sdflow CLI are issue 8 §4; they reuse analyze.py's rules).
 
-  /usr/bin/python3 scripts/demo/evaluate.py models/sdflow-demo-v1.safetensors [--seeds 2] [--out x.json]
+  /usr/bin/python3 scripts/demo/evaluate.py models/checkpoints/sdflow-demo-v1.safetensors [--seeds 2] [--out x.json]
 """
 import argparse
 import json

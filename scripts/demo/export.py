@@ -1,7 +1,7 @@
 """Writes the demo checkpoint: fp16 safetensors in the SD1 original single-file layout, with the
 configuration and the BPE vocabulary in __metadata__ (spec §10.6 item 3).
 
-  /usr/bin/python3 scripts/demo/export.py build-demo/run1/final.pt models/sdflow-demo-v1.safetensors
+  /usr/bin/python3 scripts/demo/export.py build-demo/run1/final.pt models/checkpoints/sdflow-demo-v1.safetensors
 """
 import hashlib
 import json

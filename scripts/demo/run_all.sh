@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces models/sdflow-demo-v1.safetensors from scratch (about 40 minutes on one idle CPU thread; much longer on a busy machine).
+# Reproduces models/checkpoints/sdflow-demo-v1.safetensors from scratch (about 40 minutes on one idle CPU thread; much longer on a busy machine).
 #   bash scripts/demo/run_all.sh [workdir]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
