@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Every block carries a 64-byte header holding its size (and the offset back to the raw
  * pointer), so sdf_free can account without malloc_usable_size and aligned blocks work. */
@@ -37,10 +38,27 @@ static void *finish(unsigned char *raw, size_t n) {
     return p;
 }
 
+/* Big blocks (weights, activations) ask for transparent huge pages: a 3 GB model converted to
+ * f32 otherwise takes ~800k page faults on first touch (a third of a first run's time). */
+static void advise_huge(void *raw, size_t total) {
+#ifdef MADV_HUGEPAGE
+    enum { HUGE = 2u << 20 };
+    if (!raw || total < 4 * (size_t)HUGE) return;
+    uintptr_t b = ((uintptr_t)raw + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+    uintptr_t e = ((uintptr_t)raw + total) & ~(uintptr_t)(HUGE - 1);
+    if (e > b) madvise((void *)b, e - b, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#else
+    (void)raw;
+    (void)total;
+#endif
+}
+
 void *sdf_malloc_aligned(size_t n) {
     size_t total;
     if (should_fail() || !sdf_add_size(n, HDR + 64, &total)) return NULL;
-    return finish(malloc(total), n);
+    unsigned char *raw = malloc(total);
+    advise_huge(raw, total);
+    return finish(raw, n);
 }
 
 void *sdf_malloc(size_t n) { return sdf_malloc_aligned(n); }

@@ -362,6 +362,15 @@ sdf_tensor *sdf_st_tensor_f32(sdf_st_file *f, const char *name, sdf_error *err) 
     return t;
 }
 
+void sdf_st_release_pages(const sdf_st_file *f, const sdf_st_entry *e) {
+    if (!f->mapped || !e->nbytes) return;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t b = (uintptr_t)sdf_st_data(f, e), end = b + e->nbytes;
+    b = (b + pg - 1) & ~(pg - 1); /* whole pages inside the tensor only */
+    end &= ~(pg - 1);
+    if (end > b) madvise((void *)b, end - b, MADV_DONTNEED);
+}
+
 /* ---------------- writer ---------------- */
 
 typedef struct wentry {

@@ -62,6 +62,11 @@ sdf_tensor *sdf_st_tensor(sdf_st_file *f, const char *name, sdf_error *err);
 /* The tensor as F32: a view when stored F32 and aligned, else a converted copy. */
 sdf_tensor *sdf_st_tensor_f32(sdf_st_file *f, const char *name, sdf_error *err);
 
+/* Tells the kernel the pages of e's data are not needed now (after converting them to f32): they
+ * leave this process's resident set and are read again from the page cache if touched. No-op
+ * for in-memory files. */
+void sdf_st_release_pages(const sdf_st_file *f, const sdf_st_entry *e);
+
 /* ---- writer ---- */
 typedef struct sdf_st_writer sdf_st_writer;
 /* Produces the bytes of a tensor at save time (streaming writers such as make-model). */

@@ -251,9 +251,10 @@ fail:
     return NULL;
 }
 
-static unet_impl *get_impl(sdf_model *m, sdf_error *err) {
+static unet_impl *get_impl(sdf_model *m, sdf_pool *pool, sdf_error *err) {
     pthread_mutex_lock(&m->impl_mu);
     if (!m->impl) {
+        sdf_wstore_warm_f32(m->weights, "", pool); /* convert f16/bf16 weights in parallel */
         m->impl = prepare(m, err);
         if (m->impl) m->impl_free = unet_impl_free;
     }
@@ -435,7 +436,7 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
     if (out) *out = NULL;
     if (!m || !x || !timesteps || !context || !out)
         return sdf_fail(err, SDF_ERR_INVALID, "UNet forward: missing argument");
-    unet_impl *u = get_impl(m, err);
+    unet_impl *u = get_impl(m, pool, err);
     if (!u) return err && err->code != SDF_OK ? err->code : SDF_ERR_INTERNAL;
     char shp[96];
     if (x->dtype != SDF_DTYPE_F32 || x->ndim != 4 || x->shape[1] != u->in_ch) {
@@ -630,7 +631,7 @@ static void w_tr(const walker *k, const transformer *t, int64_t h, int64_t w) {
 
 sdf_status sdf_unet_walk(sdf_model *m, int64_t B, int64_t H, int64_t W, int64_t T,
                          sdf_model_op_fn fn, void *ctx, sdf_error *err) {
-    unet_impl *u = get_impl(m, err);
+    unet_impl *u = get_impl(m, NULL, err);
     if (!u) return err && err->code != SDF_OK ? err->code : SDF_ERR_INTERNAL;
     walker k = {fn, ctx, B, T};
     w_lin(&k, &u->temb0, B);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "../base/error.h"
+#include "../base/threadpool.h"
 #include "../io/safetensors.h"
 #include "../tensor/tensor.h"
 
@@ -60,6 +61,10 @@ bool sdf_wstore_same_slot(const sdf_wstore *a, const sdf_wstore *b, const char *
 sdf_tensor *sdf_wstore_get(sdf_wstore *w, const char *name, sdf_error *err);
 /* The weight as f32, converted once and cached in the slot. */
 sdf_tensor *sdf_wstore_get_f32(sdf_wstore *w, const char *name, sdf_error *err);
+/* Converts every weight whose name starts with prefix ("" = all) to f32 now, in parallel on
+ * pool (which may be NULL), so that a model's first forward pass does not convert its weights one
+ * by one on a single thread. Failures are left for the later get_f32 to report. */
+void sdf_wstore_warm_f32(sdf_wstore *w, const char *prefix, sdf_pool *pool);
 /* Drops cached f32 copies (memory pressure); they are rebuilt on next use. */
 void sdf_wstore_drop_f32(sdf_wstore *w);
 /* Bytes of f32 copies this store holds beyond its sources (for cache accounting). */
