@@ -154,6 +154,23 @@ typedef struct sdf_replay_params {
 sdf_status sdf_replay(sdf_runtime *rt, int64_t run_id, const sdf_replay_params *rp,
                       sdf_run_result *res, int *n_differences, sdf_error *err);
 
+/* Runtime options a replay reuses (bits of `keep` in sdf_replay_runtime_options). */
+enum {
+    SDF_KEEP_MODELS = 1,      /* the caller set its own --models */
+    SDF_KEEP_INPUT = 2,
+    SDF_KEEP_OUTPUT = 4,
+    SDF_KEEP_CLIP_VOCAB = 8,
+    SDF_KEEP_FP32_TEXT_ENC = 16
+};
+
+/* Sets p's folders (models, input, output, clip vocab) and fp32_text_enc to what a recorded
+ * run used: `record` is its sdf_runlog_export object, whose "runtime_options" column (NULL
+ * for runs recorded before schema 2: then nothing changes) is parsed into *keep_alive (NEW:
+ * the strings put in p point into it; cJSON_Delete it after the runtime is freed). Options
+ * named in keep (the caller's command line gave them) are left as they are. */
+void sdf_replay_runtime_options(const cJSON *record, unsigned keep, sdf_runtime_params *p,
+                                cJSON **keep_alive);
+
 /* Applies one "ID.INPUT=VALUE" override to an API-format tree (value parsed by the input's
  * declared type; JSON for links). */
 sdf_status sdf_apply_override(cJSON *root, const sdf_registry *reg, const char *spec,
