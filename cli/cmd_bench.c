@@ -60,11 +60,29 @@ typedef struct gen {
     uint64_t    s;
     sdf_error  *err;
     bool        ok;
+    sdf_pool   *pool;
 } gen;
 
-static float grand(gen *g) {
-    g->s = g->s * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((double)(g->s >> 40) / 16777216.0 * 2.0 - 1.0);
+/* counter-based uniform in [-1, 1) (splitmix64 of seed + index): fills in parallel chunks */
+static inline float hrand(uint64_t seed, uint64_t i) {
+    uint64_t z = seed + i * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (float)((double)(z >> 40) / 16777216.0 * 2.0 - 1.0);
+}
+
+typedef struct fill_ctx {
+    float   *p;
+    uint64_t seed;
+    float    sc;
+    int      kind;
+} fill_ctx;
+
+static void fill_chunk(void *vctx, size_t b, size_t e, int slot) {
+    (void)slot;
+    fill_ctx *f = vctx;
+    for (size_t i = b; i < e; i++) f->p[i] = f->kind == 1 ? 1.0f : hrand(f->seed, i) * f->sc;
 }
 
 /* kind 0: weight with fan-in scaling; 1: ones (norm weight); 2: small bias */
@@ -85,8 +103,9 @@ static void put(gen *g, int kind, int ndim, int64_t d0, int64_t d1, int64_t d2, 
         return;
     }
     int64_t n = sdf_tensor_numel(t), fan = n / d0;
-    float *p = sdf_tensor_f32p(t), sc = kind == 0 ? sqrtf(3.0f / (float)fan) : 0.02f;
-    for (int64_t i = 0; i < n; i++) p[i] = kind == 1 ? 1.0f : grand(g) * sc;
+    fill_ctx fc = {sdf_tensor_f32p(t), g->s++ * 0x2545f4914f6cdd1dull,
+                   kind == 0 ? sqrtf(3.0f / (float)fan) : 0.02f, kind};
+    sdf_pool_for(g->pool, (size_t)n, 1 << 16, fill_chunk, &fc);
     if (sdf_wstore_put(g->w, name, t, g->err) != SDF_OK) g->ok = false;
     sdf_tensor_release(t);
 }
@@ -131,8 +150,8 @@ static void gen_tr(gen *g, const char *pre, int64_t c, int64_t ctx) {
     snprintf(b, sizeof b, "%s.%s.ff.net.2", pre, tb), put_lin(g, c, 4 * c, true, b);
 }
 
-static sdf_model *gen_unet(sdf_error *err) {
-    gen g = {sdf_wstore_new(err), 12345, err, true};
+static sdf_model *gen_unet(sdf_pool *pool, sdf_error *err) {
+    gen g = {sdf_wstore_new(err), 12345, err, true, pool};
     if (!g.w) return NULL;
     const int64_t mc = 320, mult[4] = {1, 2, 4, 4}, emb = 4 * mc, ctx = 768;
     const bool attn[4] = {true, true, true, false};
@@ -220,8 +239,8 @@ static void gen_vmid(gen *g, const char *net, int64_t c) {
         snprintf(b, sizeof b, "%s.mid.attn_1.%s", net, qs[i]), put_conv(g, c, c, 1, b);
 }
 
-static sdf_vae *gen_vae(sdf_error *err) {
-    gen g = {sdf_wstore_new(err), 777, err, true};
+static sdf_vae *gen_vae(sdf_pool *pool, sdf_error *err) {
+    gen g = {sdf_wstore_new(err), 777, err, true, pool};
     if (!g.w) return NULL;
     const int64_t ch = 128, mult[4] = {1, 2, 4, 4};
     char b[128];
@@ -265,8 +284,8 @@ static sdf_vae *gen_vae(sdf_error *err) {
     return v;
 }
 
-static sdf_clip *gen_clip(sdf_error *err) {
-    gen g = {sdf_wstore_new(err), 99, err, true};
+static sdf_clip *gen_clip(sdf_pool *pool, sdf_error *err) {
+    gen g = {sdf_wstore_new(err), 99, err, true, pool};
     if (!g.w) return NULL;
     sdf_clip_config cfg;
     sdf_clip_config_sd1(&cfg);
@@ -398,11 +417,12 @@ int sdf_cmd_bench(int argc, char **argv) {
     const char *model_path = NULL;
     int threads = sdf_cpu_count();
     bool json = false;
-    int lats[8] = {32, 64, 96}, n_lats = 3;
+    int lats[8] = {32, 64, 96}, n_lats = 3, vae_lat = 64;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model_path = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json")) json = true;
+        else if (!strcmp(argv[i], "--vae") && i + 1 < argc) vae_lat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--latents") && i + 1 < argc) {
             n_lats = 0;
             for (char *s = argv[++i]; *s && n_lats < 8;) {
@@ -412,11 +432,18 @@ int sdf_cmd_bench(int argc, char **argv) {
             }
         } else {
             fprintf(stderr,
-                    "usage: sdflow bench [--model FILE] [--threads N] [--json] [--latents 32,64,96]\n");
+                    "usage: sdflow bench [--model FILE] [--threads N] [--json] [--latents 32,64,96] [--vae 64]\n");
             return 2;
         }
     }
     if (threads < 1) threads = 1;
+    if (vae_lat < 1 || n_lats < 1) {
+        fprintf(stderr, "sdflow bench: bad --vae / --latents\n");
+        return 2;
+    }
+    int op_lat = lats[0]; /* per-op timing: 64x64 when measured, else the first size */
+    for (int i = 0; i < n_lats; i++)
+        if (lats[i] == 64) op_lat = 64;
     sdf_blas_setup();
     sdf_k_ftz();
     sdf_error err;
@@ -456,9 +483,9 @@ int sdf_cmd_bench(int argc, char **argv) {
             return 1;
         }
     } else {
-        model = gen_unet(&err);
-        vae = model ? gen_vae(&err) : NULL;
-        clip = vae ? gen_clip(&err) : NULL;
+        model = gen_unet(pool, &err);
+        vae = model ? gen_vae(pool, &err) : NULL;
+        clip = vae ? gen_clip(pool, &err) : NULL;
         if (!clip) {
             fprintf(stderr, "sdflow bench: building random weights: %s\n", err.msg);
             sdf_model_release(model);
@@ -517,27 +544,29 @@ int sdf_cmd_bench(int argc, char **argv) {
                 L, L, sec, gf, 100 * fa.conv / 1e9 / gf, 100 * fa.linear / 1e9 / gf,
                 100 * fa.attn / 1e9 / gf, r.gflops, r.ratio, r.rss_mb);
     }
-    /* 4. the UNet's convs + linears alone at 64x64 (each op timed on its own) */
+    /* 4. the UNet's convs + linears alone (each op timed on its own) */
     time_ops to = {.pool = pool};
-    if (!status) sdf_unet_walk(model, 2, 64, 64, 77, time_op, &to, &err);
+    if (!status) sdf_unet_walk(model, 2, op_lat, op_lat, 77, time_op, &to, &err);
     double cl_g = to.seconds > 0 ? to.flops / to.seconds / 1e9 : 0;
     double at_g = to.attn_seconds > 0 ? to.attn_flops / to.attn_seconds / 1e9 : 0;
     if (!status)
         fprintf(out,
-                "unet 64x64 convs+linears: %.0f GFLOP in %.2f s = %.1f GFLOP/s = %.2f of sgemm; "
+                "unet %dx%d convs+linears: %.0f GFLOP in %.2f s = %.1f GFLOP/s = %.2f of sgemm; "
                 "attention %.0f GFLOP in %.2f s = %.1f GFLOP/s\n",
-                to.flops / 1e9, to.seconds, cl_g, cl_g / ceil_g, to.attn_flops / 1e9,
+                op_lat, op_lat, to.flops / 1e9, to.seconds, cl_g, cl_g / ceil_g, to.attn_flops / 1e9,
                 to.attn_seconds, at_g);
 
     /* 5. VAE decode 64x64 -> 512x512, encode 512x512 */
+    int64_t vds = vae && vae->cfg.downscale > 0 ? vae->cfg.downscale : 8;
     double dec_s = 0, enc_s = 0, dec_rss = 0, enc_rss = 0, dec_gf = 0, enc_gf = 0;
     if (!status && vae) {
         flops_acc fd = {0}, fe = {0};
-        sdf_vae_walk(vae, false, 64, 64, count_op, &fd, &err);
-        sdf_vae_walk(vae, true, 512, 512, count_op, &fe, &err);
+        int64_t ds = vds;
+        sdf_vae_walk(vae, false, vae_lat, vae_lat, count_op, &fd, &err);
+        sdf_vae_walk(vae, true, vae_lat * ds, vae_lat * ds, count_op, &fe, &err);
         dec_gf = (fd.conv + fd.linear + fd.attn) / 1e9;
         enc_gf = (fe.conv + fe.linear + fe.attn) / 1e9;
-        sdf_tensor *z = sdf_tensor_f32(&err, 4, 1, 4, 64, 64), *img = NULL, *lat = NULL;
+        sdf_tensor *z = sdf_tensor_f32(&err, 4, 1, 4, vae_lat, vae_lat), *img = NULL, *lat = NULL;
         for (int64_t i = 0; z && i < sdf_tensor_numel(z); i++) sdf_tensor_f32p(z)[i] = sinf((float)i * 0.3f);
         rss_reset();
         double s0 = now_s();
@@ -554,9 +583,9 @@ int sdf_cmd_bench(int argc, char **argv) {
         if (!dec_s || !enc_s) fprintf(stderr, "sdflow bench: VAE: %s\n", err.msg), status = 1;
         else
             fprintf(out,
-                    "vae decode 64x64 -> 512x512: %.2f s, %.0f GFLOP, %.1f GFLOP/s, peak RSS %.0f MB\n"
-                    "vae encode 512x512: %.2f s, %.0f GFLOP, %.1f GFLOP/s, peak RSS %.0f MB\n",
-                    dec_s, dec_gf, dec_gf / dec_s, dec_rss, enc_s, enc_gf, enc_gf / enc_s, enc_rss);
+                    "vae decode %dx%d -> %lldx%lld: %.2f s, %.0f GFLOP, %.1f GFLOP/s, peak RSS %.0f MB\n"
+                    "vae encode %lldx%lld: %.2f s, %.0f GFLOP, %.1f GFLOP/s, peak RSS %.0f MB\n",
+                    vae_lat, vae_lat, (long long)(vae_lat * ds), (long long)(vae_lat * ds), dec_s, dec_gf, dec_gf / dec_s, dec_rss, (long long)(vae_lat * ds), (long long)(vae_lat * ds), enc_s, enc_gf, enc_gf / enc_s, enc_rss);
         sdf_tensor_release(z);
         sdf_tensor_release(img);
         sdf_tensor_release(lat);
@@ -592,15 +621,15 @@ int sdf_cmd_bench(int argc, char **argv) {
                    "\"gflops\": %.2f, \"ratio_to_sgemm\": %.3f, \"peak_rss_mb\": %.0f}",
                    i ? ", " : "", rows[i].lat, rows[i].lat, rows[i].seconds, rows[i].gflop,
                    rows[i].gflops, rows[i].ratio, rows[i].rss_mb);
-        printf("], \"unet_conv_linear\": {\"latent\": \"64x64\", \"gflops\": %.2f, "
+        printf("], \"unet_conv_linear\": {\"latent\": \"%dx%d\", \"gflops\": %.2f, "
                "\"ratio_to_sgemm\": %.3f}, \"attention_gflops\": %.2f, ",
-               cl_g, ceil_g > 0 ? cl_g / ceil_g : 0, at_g);
-        printf("\"vae_decode\": {\"latent\": \"64x64\", \"seconds\": %.3f, \"gflop\": %.1f, "
+               op_lat, op_lat, cl_g, ceil_g > 0 ? cl_g / ceil_g : 0, at_g);
+        printf("\"vae_decode\": {\"latent\": \"%dx%d\", \"seconds\": %.3f, \"gflop\": %.1f, "
                "\"peak_rss_mb\": %.0f}, ",
-               dec_s, dec_gf, dec_rss);
-        printf("\"vae_encode\": {\"image\": \"512x512\", \"seconds\": %.3f, \"gflop\": %.1f, "
+               vae_lat, vae_lat, dec_s, dec_gf, dec_rss);
+        printf("\"vae_encode\": {\"image\": \"%dx%d\", \"seconds\": %.3f, \"gflop\": %.1f, "
                "\"peak_rss_mb\": %.0f}, ",
-               enc_s, enc_gf, enc_rss);
+               (int)(vae_lat * vds), (int)(vae_lat * vds), enc_s, enc_gf, enc_rss);
         printf("\"clip\": {\"tokens\": 77, \"seconds\": %.4f, \"peak_rss_mb\": %.0f}, ", clip_s,
                clip_rss);
         printf("\"peak_rss_mb\": {");

@@ -23,7 +23,8 @@ static sdf_status apply_lora(sdf_node_call *c, sdf_model *model, sdf_clip *clip,
     sdf_call_note_input_file(c, path, "lora");
     sdf_lora *l = NULL;
     if ((st = sdf_lora_open(path, &l, err))) return st;
-    sdf_lora_opts o = {.strength_model = sm, .strength_clip = sc, .pool = sdf_call_pool(c)};
+    sdf_lora_opts o = {.strength_model = sm, .strength_clip = sc, .pool = sdf_call_pool(c),
+                       .fp32_text_encoder = sdf_call_fp32_text_enc(c)};
     sdf_lora_report rep;
     st = sdf_lora_apply(l, model, clip, &o, om, oc, &rep, err);
     sdf_lora_free(l);

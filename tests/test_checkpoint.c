@@ -12,6 +12,7 @@
 #include "../core/models/checkpoint.h"
 #include "../core/models/keymap.h"
 #include "testing.h"
+#include "tiny_models.h"
 
 static char tmpdir[256];
 
@@ -115,7 +116,7 @@ static void check_tiny_configs(const sdf_model *m, const sdf_clip *c, const sdf_
     CHECK_NEAR(m->latent_scale, 0.18215, 1e-7);
     CHECK(u->in_channels == 4 && u->out_channels == 4 && u->model_channels == 32);
     CHECK(u->n_levels == 3);
-    int cm[] = {1, 2, 2}, td[] = {1, 1, 1, 1, 0, 0}, tdo[] = {1, 1, 1, 1, 1, 1, 0, 0, 0};
+    int cm[] = {1, 2, 2}, td[] = {1, 1, 1, 1, 0, 0}, tdo[] = {0, 0, 0, 1, 1, 1, 1, 1, 1};
     for (int i = 0; i < 3; i++) CHECK(u->channel_mult[i] == cm[i] && u->num_res_blocks[i] == 2);
     for (int i = 0; i < 6; i++) CHECKF(u->transformer_depth[i] == td[i], "td[%d]", i);
     for (int i = 0; i < 9; i++) CHECKF(u->transformer_depth_output[i] == tdo[i], "tdo[%d]", i);
@@ -150,6 +151,14 @@ static void test_tiny_detection(void) {
             SDF_OK);
     check_tiny_configs(m, c, v, "tiny-sd1");
     CHECK_STR(c->vocab_dir, "/some/vocab");
+    /* the same configuration the UNet/VAE tests fill by hand from the reference README */
+    sdf_model *hm = tiny_unet_model(test_ref_path("tiny-sd1.safetensors"));
+    sdf_vae *hv = tiny_vae(test_ref_path("tiny-sd1.safetensors"));
+    REQUIRE(hm && hv);
+    CHECK(memcmp(&hm->unet, &m->unet, sizeof hm->unet) == 0);
+    CHECK(memcmp(&hv->cfg, &v->cfg, sizeof hv->cfg) == 0);
+    sdf_model_release(hm);
+    sdf_vae_release(hv);
     /* canonical names, component prefixes removed */
     CHECK(sdf_wstore_has(m->weights, "input_blocks.0.0.weight"));
     CHECK(sdf_wstore_has(m->weights, "out.2.bias"));
@@ -250,7 +259,7 @@ static sdf_status load_sparse(const char *tsv, const char *dt, const patch *p, i
 
 static void check_sd_unet(const sdf_unet_config *u, int ctx, bool linear) {
     int cm[] = {1, 2, 4, 4};
-    int td[] = {1, 1, 1, 1, 1, 1, 0, 0}, tdo[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
+    int td[] = {1, 1, 1, 1, 1, 1, 0, 0}, tdo[] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     CHECK(u->out_channels == 4 && u->model_channels == 320 && u->n_levels == 4);
     for (int i = 0; i < 4; i++) CHECK(u->channel_mult[i] == cm[i] && u->num_res_blocks[i] == 2);
     for (int i = 0; i < 8; i++) CHECKF(u->transformer_depth[i] == td[i], "td[%d]", i);

@@ -312,10 +312,114 @@ static void test_legacy(void) {
     free(b.d);
 }
 
+/* A1111 textual-inversion layout: the vector sits in a nested dict, found as "string_to_param.*";
+ * zip and legacy containers. */
+static void test_nested_embedding(void) {
+    for (int legacy = 0; legacy < 2; legacy++) {
+        buf p = {0};
+        put1(&p, 0x80); put1(&p, 2);
+        put1(&p, '}');
+        put1(&p, '(');
+        pstr(&p, "string_to_token");
+        put1(&p, '}'); pstr(&p, "*"); pint(&p, 265); put1(&p, 's');
+        pstr(&p, "string_to_param");
+        put1(&p, '}'); pstr(&p, "*");
+        ptensor(&p, "FloatStorage", "7", 8, 0, 2, (int[]){2, 4}, (int[]){4, 1});
+        put1(&p, 's');
+        pstr(&p, "name"); pstr(&p, "emb");
+        pstr(&p, "step"); pint(&p, 10);
+        put1(&p, 'u');
+        put1(&p, '.');
+        buf z = {0};
+        if (!legacy) {
+            zfile f[] = {{"emb/data.pkl", p.d, p.n}, {"emb/data/7", s0, sizeof s0}};
+            make_zip(&z, f, 2);
+        } else {
+            static const unsigned char magic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+            put1(&z, 0x80); put1(&z, 2); put1(&z, 0x8a); put1(&z, 10); put(&z, magic, 10); put1(&z, '.');
+            put1(&z, 0x80); put1(&z, 2); pint(&z, 1001); put1(&z, '.');
+            put1(&z, 0x80); put1(&z, 2); put1(&z, '}'); put1(&z, '.');
+            put(&z, p.d, p.n);
+            put1(&z, 0x80); put1(&z, 2); put1(&z, ']'); put1(&z, '('); pstr(&z, "7"); put1(&z, 'e'); put1(&z, '.');
+            uint64_t cnt = 8;
+            put(&z, &cnt, 8);
+            put(&z, s0, sizeof s0);
+        }
+        sdf_error err;
+        sdf_error_clear(&err);
+        sdf_wstore *w = sdf_wstore_new(&err);
+        sdf_status st = sdf_ckpt_load_memory(z.d, z.n, "emb.pt", w, NULL, &err);
+        CHECKF(st == SDF_OK, "%s: %s", legacy ? "legacy" : "zip", err.msg);
+        CHECK(sdf_wstore_count(w) == 1);
+        sdf_tensor *t = sdf_wstore_get_f32(w, "string_to_param.*", &err);
+        CHECKF(t && t->shape[0] == 2 && t->shape[1] == 4, "%s", legacy ? "legacy" : "zip");
+        if (t) CHECK(sdf_tensor_f32p(t)[7] == 7.0f);
+        sdf_tensor_release(t);
+        sdf_wstore_release(w);
+        free(p.d);
+        free(z.d);
+    }
+}
+
+/* Files written once by torch 1.13's torch.save (tests/fuzz/corpus/fuzz_ckpt/README.md): the
+ * values below were printed by torch when they were made. */
+static void check_torch_file(const char *name, bool legacy) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/fuzz_ckpt/%s", SDF_SOURCE_DIR, name);
+    sdf_error err;
+    sdf_error_clear(&err);
+    sdf_wstore *w = sdf_wstore_new(&err);
+    sdf_status st = sdf_ckpt_load_into(path, w, NULL, &err);
+    CHECKF(st == SDF_OK, "%s: %s", name, err.msg);
+    CHECK(sdf_ckpt_sniff(path) == (legacy ? SDF_CKPT_KIND_PICKLE : SDF_CKPT_KIND_ZIP));
+    if (st == SDF_OK) {
+        CHECK(sdf_wstore_count(w) == 6); /* epoch / global_step are not tensors */
+        struct { const char *n; sdf_dtype dt; int nd; int64_t s0, s1; float v0, v1; } want[] = {
+            {"a.weight", SDF_DTYPE_F16, 2, 3, 4, 1.541015625f, -0.29345703125f},
+            {"b", SDF_DTYPE_F32, 2, 3, 4, -0.8566746115684509f, 0.1227012425661087f},
+            {"c", SDF_DTYPE_F32, 2, 3, 6, -1.5311843156814575f, -1.2341350317001343f},
+            {"d", SDF_DTYPE_I64, 1, 7, 0, 0.0f, 1.0f},
+            {"p", SDF_DTYPE_F32, 2, 2, 2, 1.0f, 1.0f},
+        };
+        for (size_t i = 0; i < SDF_COUNTOF(want); i++) {
+            sdf_wstore_info in;
+            REQUIRE(sdf_wstore_info_of(w, want[i].n, &in));
+            CHECKF(in.dtype == want[i].dt && in.ndim == want[i].nd && in.shape[0] == want[i].s0 &&
+                   (in.ndim < 2 || in.shape[1] == want[i].s1), "%s", want[i].n);
+            sdf_tensor *t = sdf_wstore_get_f32(w, want[i].n, &err);
+            REQUIRE(t);
+            CHECKF(sdf_tensor_f32p(t)[0] == want[i].v0 && sdf_tensor_f32p(t)[1] == want[i].v1,
+                   "%s: %.9g %.9g", want[i].n, sdf_tensor_f32p(t)[0], sdf_tensor_f32p(t)[1]);
+            sdf_tensor_release(t);
+        }
+        sdf_tensor *e = sdf_wstore_get_f32(w, "e", &err);
+        CHECK(e && e->ndim == 0 && sdf_tensor_f32p(e)[0] == 2.5f);
+        sdf_tensor_release(e);
+    }
+    sdf_wstore_release(w);
+}
+
+static void test_torch_files(void) {
+    check_torch_file("torch_zip_state_dict.ckpt", false);
+    check_torch_file("torch_legacy.ckpt", true);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/fuzz_ckpt/torch_bf16.pt", SDF_SOURCE_DIR);
+    sdf_error err;
+    sdf_wstore *w = sdf_wstore_new(&err);
+    REQUIRE(sdf_ckpt_load_into(path, w, NULL, &err) == SDF_OK);
+    sdf_tensor *x = sdf_wstore_get_f32(w, "x", &err);
+    REQUIRE(x && x->shape[0] == 2 && x->shape[1] == 3);
+    CHECK(sdf_tensor_f32p(x)[0] == 1.890625f && sdf_tensor_f32p(x)[1] == 3.109375f);
+    sdf_tensor_release(x);
+    sdf_wstore_release(w);
+}
+
 int main(void) {
     RUN(test_valid);
     RUN(test_malicious);
     RUN(test_truncated_and_corrupt);
     RUN(test_legacy);
+    RUN(test_torch_files);
+    RUN(test_nested_embedding);
     return test_summary();
 }

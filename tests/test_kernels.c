@@ -102,6 +102,10 @@ static void test_conv2d(void) {
     conv_case(1, 3, 50, 47, 2, 1, 1, 0, 0, 0, 0, false);  /* 1x1 with several column blocks */
     conv_case(1, 6, 67, 61, 4, 3, 1, 1, 1, 1, 1, true);   /* several row blocks */
     conv_case(1, 2, 5, 5, 3, 1, 2, 0, 0, 0, 0, true);     /* 1x1 stride 2 (im2col path) */
+    /* small planes, many output channels: the batched path (images side by side) */
+    conv_case(2, 20, 9, 7, 130, 3, 1, 1, 1, 1, 1, true);
+    conv_case(3, 7, 8, 8, 257, 3, 2, 1, 1, 1, 1, false);
+    conv_case(1, 5, 4, 4, 128, 3, 1, 1, 1, 1, 1, true);
 }
 
 static void test_norms(void) {

@@ -7,6 +7,7 @@
 
 #include "../core/base/alloc.h"
 #include "../core/base/sha256.h"
+#include "../core/base/threadpool.h"
 #include "../core/models/checkpoint.h"
 #include "../core/models/clip.h"
 #include "../core/models/unet.h"
@@ -49,11 +50,16 @@ static void test_reference_merge(void) {
     REQUIRE(sdf_lora_open(test_ref_path("tiny-sd1-lora.safetensors"), &l, &err) == SDF_OK);
     char before[65], after[65];
     hash_weight(g_model->weights, "input_blocks.1.1.transformer_blocks.0.attn1.to_q.weight", before);
-    sdf_lora_opts o = {.strength_model = 0.8, .strength_clip = 0.5, .fp32_text_encoder = true};
+    sdf_pool *pool = NULL;
+    REQUIRE(sdf_pool_new(3, &pool, &err) == SDF_OK); /* the per-weight work runs concurrently */
+    sdf_lora_opts o = {.strength_model = 0.8, .strength_clip = 0.5, .fp32_text_encoder = true,
+                       .pool = pool};
     sdf_model *m = NULL;
     sdf_clip *c = NULL;
     sdf_lora_report rep;
     REQUIRE(sdf_lora_apply(l, g_model, g_clip, &o, &m, &c, &rep, &err) == SDF_OK);
+    sdf_pool_free(pool);
+    o.pool = NULL;
     CHECKF(rep.n_unmatched == 0, "%d unmatched, first %s", rep.n_unmatched, rep.unmatched[0]);
     CHECK(rep.n_skipped == 0);
     CHECK(rep.patched_clip == 3 * 6);

@@ -684,6 +684,50 @@ static sdf_status add_tensor(image *im, const pv *t, storage_src src, const char
     return st;
 }
 
+/* Visits every tensor reachable from v through dicts and lists, named by the key path joined
+ * with "." ("string_to_param.*" in A1111 embeddings); top-level state-dict keys stay as they are.
+ * A visit budget guards against shared/cyclic structures built with the memo. */
+typedef sdf_status (*tensor_cb)(void *ctx, const char *name, const pv *t, sdf_error *err);
+
+static sdf_status walk(const pv *v, char *name, size_t len, size_t cap, int depth, long *budget,
+                       tensor_cb cb, void *ctx, sdf_error *err) {
+    if (--*budget < 0) return sdf_fail(err, SDF_ERR_PARSE, "pickle: object graph too large");
+    if (v->kind == V_TENSOR) return len ? cb(ctx, name, v, err) : SDF_OK;
+    if (depth > 8 || (v->kind != V_DICT && v->kind != V_LIST && v->kind != V_TUPLE)) return SDF_OK;
+    bool dict = v->kind == V_DICT;
+    for (size_t i = 0; i < v->n; i += dict ? 2 : 1) {
+        if (dict && i + 1 >= v->n) break;
+        const pv *k = dict ? v->items[i] : NULL, *c = dict ? v->items[i + 1] : v->items[i];
+        int w;
+        if (dict && k->kind == V_STR) w = snprintf(name + len, cap - len, "%s%s", len ? "." : "", k->s);
+        else if (dict && k->kind == V_INT) w = snprintf(name + len, cap - len, "%s%lld", len ? "." : "", (long long)k->i);
+        else if (dict) continue;
+        else w = snprintf(name + len, cap - len, "%s%zu", len ? "." : "", i);
+        if (w < 0 || (size_t)w >= cap - len) continue; /* name too long: skipped */
+        sdf_status st = walk(c, name, len + (size_t)w, cap, depth + 1, budget, cb, ctx, err);
+        name[len] = 0;
+        if (st) return st;
+    }
+    return SDF_OK;
+}
+
+typedef struct zip_cb_ctx {
+    image      *im;
+    const zip  *z;
+    const char *prefix;     /* "<archive>/data/" */
+    const char *add_prefix;
+    sdf_wstore *w;
+} zip_cb_ctx;
+
+static sdf_status zip_tensor(void *vctx, const char *nm, const pv *t, sdf_error *err) {
+    zip_cb_ctx *c = vctx;
+    const zentry *ze = zip_find_suffix(c->z, t->storage->key, c->prefix);
+    if (!ze) return sdf_fail(err, SDF_ERR_PARSE, "tensor '%s': storage %s missing from the zip", nm, t->storage->key);
+    char name[1200];
+    snprintf(name, sizeof name, "%s%s", c->add_prefix ? c->add_prefix : "", nm);
+    return add_tensor(c->im, t, (storage_src){c->im->data + ze->off, ze->size}, name, c->w, err);
+}
+
 static sdf_status load_zip(image *im, sdf_wstore *w, const char *add_prefix, sdf_error *err) {
     zip z;
     sdf_status st = zip_read(im, &z, err);
@@ -698,20 +742,51 @@ static sdf_status load_zip(image *im, sdf_wstore *w, const char *add_prefix, sdf
     pv *root = run_pickle(&m, &stop);
     if (!root) { st = err->code ? err->code : SDF_ERR_PARSE; goto done; }
     const pv *sd = unwrap(root);
-    if (!sd || sd->kind != V_DICT) { st = sdf_fail(err, SDF_ERR_PARSE, "checkpoint pickle is not a dict"); goto done; }
-    for (size_t i = 0; i + 1 < sd->n && !st; i += 2) {
-        const pv *k = sd->items[i], *t = sd->items[i + 1];
-        if (k->kind != V_STR || t->kind != V_TENSOR) continue; /* non-tensor entries are ignored */
-        const zentry *ze = zip_find_suffix(&z, t->storage->key, prefix);
-        if (!ze) { st = sdf_fail(err, SDF_ERR_PARSE, "tensor '%s': storage %s missing from the zip", k->s, t->storage->key); break; }
-        char name[1024];
-        snprintf(name, sizeof name, "%s%s", add_prefix ? add_prefix : "", k->s);
-        st = add_tensor(im, t, (storage_src){im->data + ze->off, ze->size}, name, w, err);
+    if (!sd || (sd->kind != V_DICT && sd->kind != V_LIST && sd->kind != V_TUPLE)) {
+        st = sdf_fail(err, SDF_ERR_PARSE, "checkpoint pickle is not a dict or list");
+        goto done;
+    }
+    {
+        zip_cb_ctx c = {.im = im, .z = &z, .prefix = prefix, .add_prefix = add_prefix, .w = w};
+        char name[1024] = "";
+        long budget = 1000000;
+        st = walk(sd, name, 0, sizeof name, 0, &budget, zip_tensor, &c, err);
     }
 done:
     pm_free(&m);
     zip_free(&z);
     return st;
+}
+
+typedef struct es_cb_ctx {
+    const char *key;
+    size_t      es;
+} es_cb_ctx;
+
+static sdf_status es_of(void *vctx, const char *nm, const pv *t, sdf_error *err) {
+    (void)nm;
+    (void)err;
+    es_cb_ctx *c = vctx;
+    if (!c->es && !strcmp(t->storage->key, c->key)) c->es = sdf_dtype_size(t->storage->dt);
+    return SDF_OK;
+}
+
+typedef struct legacy_cb_ctx {
+    image             *im;
+    const pv          *keys;
+    const storage_src *src;
+    const char        *add_prefix;
+    sdf_wstore        *w;
+} legacy_cb_ctx;
+
+static sdf_status legacy_tensor(void *vctx, const char *nm, const pv *t, sdf_error *err) {
+    legacy_cb_ctx *c = vctx;
+    size_t j = 0, nk = c->keys->n;
+    while (j < nk && !(c->keys->items[j]->kind == V_STR && !strcmp(c->keys->items[j]->s, t->storage->key))) j++;
+    if (j == nk) return sdf_fail(err, SDF_ERR_PARSE, "tensor '%s': storage %s not in the file", nm, t->storage->key);
+    char name[1200];
+    snprintf(name, sizeof name, "%s%s", c->add_prefix ? c->add_prefix : "", nm);
+    return add_tensor(c->im, t, c->src[j], name, c->w, err);
 }
 
 /* Legacy (torch < 1.6) stream: magic, protocol, sys_info, the object, the storage key list, then
@@ -741,14 +816,16 @@ static sdf_status load_legacy(image *im, sdf_wstore *w, const char *add_prefix, 
         if ((size_t)(end - p) < 8) { sdf_free(src); st = sdf_fail(err, SDF_ERR_PARSE, "legacy checkpoint: truncated storage"); goto done; }
         uint64_t cnt = rd64(p);
         p += 8;
-        /* element size comes from the tensors that use it: find one */
-        size_t es = 0;
-        const pv *sd = unwrap(vals[3]);
-        for (size_t j = 0; sd && sd->kind == V_DICT && j + 1 < sd->n && !es; j += 2) {
-            const pv *t = sd->items[j + 1];
-            if (t->kind == V_TENSOR && keys->items[i]->kind == V_STR && !strcmp(t->storage->key, keys->items[i]->s))
-                es = sdf_dtype_size(t->storage->dt);
+        /* element size comes from the tensors that use it (anywhere in the object) */
+        es_cb_ctx ec = {.key = keys->items[i]->kind == V_STR ? keys->items[i]->s : ""};
+        char nbuf[1024] = "";
+        long budget = 1000000;
+        if (walk(unwrap(vals[3]), nbuf, 0, sizeof nbuf, 0, &budget, es_of, &ec, err)) {
+            sdf_free(src);
+            st = err->code;
+            goto done;
         }
+        size_t es = ec.es;
         if (!es) es = 1;
         uint64_t bytes;
         if (__builtin_mul_overflow(cnt, (uint64_t)es, &bytes) || bytes > (uint64_t)(end - p)) {
@@ -760,16 +837,13 @@ static sdf_status load_legacy(image *im, sdf_wstore *w, const char *add_prefix, 
         p += bytes;
     }
     const pv *sd = unwrap(vals[3]);
-    if (!sd || sd->kind != V_DICT) st = sdf_fail(err, SDF_ERR_PARSE, "checkpoint pickle is not a dict");
-    for (size_t i = 0; !st && i + 1 < sd->n; i += 2) {
-        const pv *k = sd->items[i], *t = sd->items[i + 1];
-        if (k->kind != V_STR || t->kind != V_TENSOR) continue;
-        size_t j = 0;
-        while (j < nk && !(keys->items[j]->kind == V_STR && !strcmp(keys->items[j]->s, t->storage->key))) j++;
-        if (j == nk) { st = sdf_fail(err, SDF_ERR_PARSE, "tensor '%s': storage %s not in the file", k->s, t->storage->key); break; }
-        char name[1024];
-        snprintf(name, sizeof name, "%s%s", add_prefix ? add_prefix : "", k->s);
-        st = add_tensor(im, t, src[j], name, w, err);
+    if (!sd || (sd->kind != V_DICT && sd->kind != V_LIST && sd->kind != V_TUPLE))
+        st = sdf_fail(err, SDF_ERR_PARSE, "checkpoint pickle is not a dict or list");
+    if (!st) {
+        legacy_cb_ctx c = {.im = im, .keys = keys, .src = src, .add_prefix = add_prefix, .w = w};
+        char name[1024] = "";
+        long budget = 1000000;
+        st = walk(sd, name, 0, sizeof name, 0, &budget, legacy_tensor, &c, err);
     }
     sdf_free(src);
 done:

@@ -1,5 +1,6 @@
 /* blas_setup.c: OpenBLAS process set-up, the OPENBLAS_CORETYPE trap, FTZ/DAZ. */
 #include <cblas.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,11 @@ const char *sdf_blas_corename(void) {
 
 void sdf_blas_setup(void) {
     if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+    /* Layer buffers (tens of MB) are freed and re-allocated every layer; with glibc's default
+     * mmap threshold each one is a fresh mapping whose pages fault in again (expensive in this
+     * VM). Keep them in the heap instead; idempotent. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
 static bool core_is_avx512(const char *name) {

@@ -127,6 +127,82 @@ static void conv_chunk(void *vctx, size_t begin, size_t end, int slot) {
     sdf_free(col);
 }
 
+/* Small planes (the UNet's deep levels): all images' columns side by side in one im2col
+ * buffer, so the weights are packed once per call instead of once per image and block; the
+ * work is split over output-channel blocks. */
+typedef struct convb_ctx {
+    const sdf_conv_shape *s;
+    float *tmp;       /* [cout, n * plane] */
+    const float *w, *col, *bias;
+    int64_t kdim, ncols;
+} convb_ctx;
+
+#define CONVB_ROWS 64
+
+static void convb_chunk(void *vctx, size_t begin, size_t end, int slot) {
+    (void)slot;
+    convb_ctx *c = vctx;
+    sdf_k_ftz();
+    for (size_t t = begin; t < end; t++) {
+        int64_t co0 = (int64_t)t * CONVB_ROWS;
+        int64_t nr = c->s->cout - co0 < CONVB_ROWS ? c->s->cout - co0 : CONVB_ROWS;
+        float *d = c->tmp + co0 * c->ncols;
+        float beta = 0.0f;
+        if (c->bias) {
+            for (int64_t r = 0; r < nr; r++)
+                for (int64_t q = 0; q < c->ncols; q++) d[r * c->ncols + q] = c->bias[co0 + r];
+            beta = 1.0f;
+        }
+        sdf_k_sgemm_1t(false, false, nr, c->ncols, c->kdim, 1.0f, c->w + co0 * c->kdim, c->kdim,
+                       c->col, c->ncols, beta, d, c->ncols);
+    }
+}
+
+static bool conv_batched(sdf_pool *pool, conv_ctx *c) {
+    const sdf_conv_shape *s = c->s;
+    int64_t plane = c->oh * c->ow, ncols = s->n * plane;
+    size_t col_n, tmp_n;
+    if (!sdf_mul_size((size_t)c->kdim, (size_t)ncols, &col_n) ||
+        !sdf_mul_size((size_t)s->cout, (size_t)ncols, &tmp_n))
+        return false;
+    float *col = sdf_malloc_aligned(col_n * sizeof(float));
+    float *tmp = sdf_malloc_aligned(tmp_n * sizeof(float));
+    if (!col || !tmp) {
+        sdf_free(col);
+        sdf_free(tmp);
+        return false; /* fall back to the per-image path */
+    }
+    /* im2col per image into a [kdim, plane] staging area, then interleave into col */
+    float *stage = NULL;
+    if (s->n > 1) stage = sdf_malloc_aligned((size_t)(c->kdim * plane) * sizeof(float));
+    if (s->n > 1 && !stage) {
+        sdf_free(col);
+        sdf_free(tmp);
+        return false;
+    }
+    for (int64_t n = 0; n < s->n; n++) {
+        const float *x = c->x + n * s->cin * s->h * s->w;
+        if (s->n == 1) {
+            im2col_rows(c, x, col, 0, c->oh);
+        } else {
+            im2col_rows(c, x, stage, 0, c->oh);
+            for (int64_t k = 0; k < c->kdim; k++)
+                memcpy(col + k * ncols + n * plane, stage + k * plane,
+                       (size_t)plane * sizeof(float));
+        }
+    }
+    sdf_free(stage);
+    convb_ctx b = {s, tmp, c->w, col, c->bias, c->kdim, ncols};
+    sdf_pool_for(pool, (size_t)((s->cout + CONVB_ROWS - 1) / CONVB_ROWS), 1, convb_chunk, &b);
+    for (int64_t n = 0; n < s->n; n++)
+        for (int64_t co = 0; co < s->cout; co++)
+            memcpy(c->y + (n * s->cout + co) * plane, tmp + co * ncols + n * plane,
+                   (size_t)plane * sizeof(float));
+    sdf_free(col);
+    sdf_free(tmp);
+    return true;
+}
+
 void sdf_k_conv2d(sdf_pool *pool, float *y, const float *x, const float *w, const float *bias,
                   const sdf_conv_shape *s) {
     conv_ctx c = {.s = s, .y = y, .x = x, .w = w, .bias = bias};
@@ -140,6 +216,12 @@ void sdf_k_conv2d(sdf_pool *pool, float *y, const float *x, const float *w, cons
     if (c.direct) {
         c.rows = plane < 2048 ? plane : 1024;
         c.n_blocks = (plane + c.rows - 1) / c.rows;
+    } else if (plane * s->n <= 1024 && s->cout >= 2 * CONVB_ROWS &&
+               (int64_t)c.kdim * plane * s->n <= (int64_t)(16u << 20) / 4) {
+        sdf_k_ftz();
+        if (conv_batched(pool, &c)) return;
+        c.rows = c.oh;
+        c.n_blocks = 1;
     } else {
         /* aim for ~1536 output columns per block (the packed weights are reused across them),
          * scratch capped at 8 MB per thread */

@@ -32,7 +32,9 @@ void sdf_k_ftz(void);
 /* Which GEMM kernel OpenBLAS runs ("SkylakeX", "Haswell", ...) — for logs and the run row. */
 const char *sdf_blas_corename(void);
 /* Process set-up for the kernels: OpenBLAS to 1 thread (kernels split work on the pool
- * instead). Call once at start-up; the UNet/VAE entry points call it too (a no-op once set). */
+ * instead), and glibc's mmap/trim thresholds raised (mallopt) so per-layer buffers are reused
+ * from the heap instead of being mapped and page-faulted anew. Call once at start-up; the
+ * UNet/VAE entry points call it too (idempotent). */
 void sdf_blas_setup(void);
 
 typedef enum sdf_blas_fix {

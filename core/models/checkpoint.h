@@ -30,8 +30,8 @@ typedef struct sdf_checkpoint_opts {
  * "clip_config" override head counts and sizes. CLIP weights are rounded to f16 unless
  * opts->fp32_text_encoder. clip->vocab_dir: empty when the vocabulary is embedded (above), else
  * the diffusers tokenizer/ folder, else opts->clip_vocab_dir (the caller resolves --clip-vocab
- * and models/clip_vocab/). sdf_unet_config.transformer_depth_output is in ComfyUI's order:
- * entry i belongs to output_blocks.(N-1-i). */
+ * and models/clip_vocab/). sdf_unet_config.transformer_depth: entry i = i-th input ResBlock;
+ * transformer_depth_output: entry i = output_blocks.i (ComfyUI keeps that list reversed). */
 sdf_status sdf_checkpoint_load(const char *path, const sdf_checkpoint_opts *opts, sdf_model **model,
                                sdf_clip **clip, sdf_vae **vae, sdf_error *err);
 

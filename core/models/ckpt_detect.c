@@ -170,6 +170,13 @@ sdf_status sdf_detect_unet_config(const sdf_keyset *ks, const char *p, sdf_unet_
     }
     if (cfg->n_levels >= SDF_UNET_MAX_LEVELS)
         return sdf_fail(err, SDF_ERR_UNSUPPORTED, "UNet has too many levels");
+    /* ComfyUI collects the output depths from output_blocks.(N-1) down; store them in block
+     * order (entry i = output_blocks.i) */
+    for (int i = 0; i < n_tdo / 2; i++) {
+        int t = cfg->transformer_depth_output[i];
+        cfg->transformer_depth_output[i] = cfg->transformer_depth_output[n_tdo - 1 - i];
+        cfg->transformer_depth_output[n_tdo - 1 - i] = t;
+    }
     cfg->num_res_blocks[cfg->n_levels] = last_res;
     cfg->channel_mult[cfg->n_levels] = last_mult;
     cfg->n_levels++;

@@ -34,8 +34,8 @@ int        sdf_keyset_shape(const sdf_keyset *ks, const char *name, int64_t shap
 const char *sdf_detect_unet_prefix(const sdf_keyset *ks);
 
 /* UNet configuration from shapes (ComfyUI detect_unet_config) for keys under prefix. Fills
- * everything except num_heads/num_head_channels. transformer_depth_output is in ComfyUI's order:
- * entry i belongs to output_blocks.(N-1-i) (the UNet pops from the end). */
+ * everything except num_heads/num_head_channels. transformer_depth_output is in block order:
+ * entry i belongs to output_blocks.i (ComfyUI's list reversed). */
 sdf_status sdf_detect_unet_config(const sdf_keyset *ks, const char *prefix, sdf_unet_config *cfg,
                                   sdf_error *err);
 

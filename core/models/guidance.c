@@ -250,8 +250,6 @@ sdf_status sdf_guider_new(const sdf_msampling *ms, sdf_apply_model_fn apply, voi
         g->cnt[l] = sdf_malloc_aligned(sizeof(float) * g->n);
         if (!g->acc[l] || !g->cnt[l]) st = sdf_fail(err, SDF_ERR_NOMEM, "guidance: out of memory");
     }
-    if (st == SDF_OK && g->lists[0].n == 0)
-        st = sdf_fail(err, SDF_ERR_INVALID, "positive conditioning is empty");
     if (st != SDF_OK) {
         sdf_guider_free(g);
         return st;

@@ -493,16 +493,17 @@ static bool dora_apply(float *W, const int64_t *wshape, int wndim, float *dW, in
     return true;
 }
 
-static void add_msg(sdf_lora_report *rep, const char *fmt, const char *a, const char *b) {
-    if (!rep) return;
-    if (rep->n_skipped < SDF_LORA_REPORT_NAMES)
-        snprintf(rep->skipped[rep->n_skipped], sizeof rep->skipped[0], fmt, a, b);
-    rep->n_skipped++;
+typedef struct msgbuf {
+    char s[320];
+} msgbuf;
+
+static void add_msg(msgbuf *mb, const char *fmt, const char *a, const char *b) {
+    snprintf(mb->s, sizeof mb->s, fmt, a, b);
 }
 
-/* New f32 tensor = patched copy of base weight, or NULL (skipped: message in rep). */
+/* New f32 tensor = patched copy of base weight, or NULL (skipped: message in *rep). */
 static sdf_tensor *compute_patch(const sdf_lora *l, const patch *p, sdf_wstore *base, double s,
-                                 sdf_lora_report *rep, sdf_error *err) {
+                                 msgbuf *rep, sdf_error *err) {
     sdf_error e2;
     sdf_error_clear(&e2);
     sdf_tensor *src = sdf_wstore_get(base, p->weight, &e2);
@@ -583,6 +584,43 @@ static sdf_tensor *to_f16(sdf_tensor *f, sdf_error *err) {
     return h;
 }
 
+typedef struct apply_work {
+    const sdf_lora *l;
+    const patch    *p;
+    sdf_wstore     *mw, *cw;
+    double          sm, sc;
+    bool            fp32_te;
+    sdf_tensor    **res;  /* per patch: the new weight, or NULL (skipped / strength 0) */
+    msgbuf         *msg;  /* per patch: why it was skipped */
+    sdf_status     *st;   /* per patch: hard errors (out of memory) */
+    sdf_error      *errs;
+} apply_work;
+
+static void apply_range(void *ctx, size_t begin, size_t end, int slot) {
+    (void)slot;
+    apply_work *w = ctx;
+    for (size_t i = begin; i < end; i++) {
+        const patch *p = &w->p[i];
+        bool u = p->tgt == SDF_LORA_UNET;
+        double s = u ? w->sm : w->sc;
+        if (s == 0.0) continue;
+        sdf_error *err = &w->errs[i];
+        sdf_error_clear(err);
+        sdf_tensor *W = compute_patch(w->l, p, u ? w->mw : w->cw, s, &w->msg[i], err);
+        if (!W) {
+            w->st[i] = err->code;
+            continue;
+        }
+        if (!u && !w->fp32_te) {
+            sdf_tensor *h = to_f16(W, err);
+            sdf_tensor_release(W);
+            if (!h) { w->st[i] = err->code ? err->code : SDF_ERR_NOMEM; continue; }
+            W = h;
+        }
+        w->res[i] = W;
+    }
+}
+
 sdf_status sdf_lora_apply(const sdf_lora *l, sdf_model *model, sdf_clip *clip,
                           const sdf_lora_opts *opts, sdf_model **out_model, sdf_clip **out_clip,
                           sdf_lora_report *rep, sdf_error *err) {
@@ -623,33 +661,43 @@ sdf_status sdf_lora_apply(const sdf_lora *l, sdf_model *model, sdf_clip *clip,
     if (clip) nc = sc != 0.0 ? sdf_clip_clone(clip, err) : sdf_clip_retain(clip);
     if ((model && !nm) || (clip && !nc)) { st = err->code; goto done; }
     int applied = 0, attempted = 0;
+    /* the per-weight work runs on the pool; results are installed in patch order after */
+    apply_work wk = {.l = l, .p = m.p, .mw = model ? model->weights : NULL,
+                     .cw = clip ? clip->weights : NULL, .sm = sm, .sc = sc,
+                     .fp32_te = opts && opts->fp32_text_encoder};
+    wk.res = sdf_calloc(m.n, sizeof *wk.res);
+    wk.msg = sdf_calloc(m.n, sizeof *wk.msg);
+    wk.st = sdf_calloc(m.n, sizeof *wk.st);
+    wk.errs = sdf_calloc(m.n, sizeof *wk.errs);
+    if (!wk.res || !wk.msg || !wk.st || !wk.errs) {
+        st = sdf_fail(err, SDF_ERR_NOMEM, "LoRA");
+    } else {
+        sdf_pool_for(opts ? opts->pool : NULL, m.n, 1, apply_range, &wk);
+    }
     for (size_t i = 0; i < m.n && !st; i++) {
         patch *p = &m.p[i];
         bool u = p->tgt == SDF_LORA_UNET;
-        double s = u ? sm : sc;
-        if (s == 0.0) { applied++; continue; } /* W + 0*dW == W */
+        if ((u ? sm : sc) == 0.0) { applied++; continue; } /* W + 0*dW == W */
         attempted++;
-        sdf_wstore *base = u ? model->weights : clip->weights;
-        sdf_error_clear(err);
-        sdf_tensor *W = compute_patch(l, p, base, s, rep, err);
-        if (!W) {
-            if (err->code) st = err->code;
+        if (wk.st[i]) { st = wk.st[i]; *err = wk.errs[i]; break; }
+        if (!wk.res[i]) {
+            if (rep->n_skipped < SDF_LORA_REPORT_NAMES)
+                snprintf(rep->skipped[rep->n_skipped], sizeof rep->skipped[0], "%s", wk.msg[i].s);
+            rep->n_skipped++;
             continue;
         }
-        sdf_tensor *store = W;
-        if (!u && !(opts && opts->fp32_text_encoder)) {
-            store = to_f16(W, err);
-            sdf_tensor_release(W);
-            if (!store) { st = err->code; break; }
-        }
-        st = sdf_wstore_put(u ? nm->weights : nc->weights, p->weight, store, err);
-        sdf_tensor_release(store);
+        st = sdf_wstore_put(u ? nm->weights : nc->weights, p->weight, wk.res[i], err);
         if (!st) {
             applied++;
             if (u) rep->patched_unet++;
             else rep->patched_clip++;
         }
     }
+    for (size_t i = 0; wk.res && i < m.n; i++) sdf_tensor_release(wk.res[i]);
+    sdf_free(wk.res);
+    sdf_free(wk.msg);
+    sdf_free(wk.st);
+    sdf_free(wk.errs);
     if (!st && applied == 0 && attempted > 0)
         st = sdf_fail(err, SDF_ERR_SHAPE,
                       "none of the LoRA's %d matched weights could be applied (first: %s): the "

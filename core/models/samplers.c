@@ -1387,6 +1387,242 @@ static sdf_status s_dpm_fast(run_state *s, const float *sig, int ns, float *x, s
     return st;
 }
 
+
+/* ---- SA-Solver (predictor 3, corrector 4, tau 1 on percent 0.2..0.8) ---- */
+
+/* b coefficients: alpha_t * solve(V^T, exponential integral coefficients) */
+static void sa_b_coeffs(float sigma_next, const float *lams, int k, float lam_s, float lam_t,
+                        float tau, float *b) {
+    double tau_mul = 1.0 + (double)tau * tau;
+    double hs = (double)lam_t - lam_s;
+    double ptf[4], ec[4];
+    for (int p = 0; p < k; p++)
+        ptf[p] = pow((double)lam_t, p) - pow((double)lam_s, p) * exp(-tau_mul * hs);
+    for (int i = 0; i < k; i++) {
+        double acc = 0;
+        for (int j = 0; j <= i; j++) {
+            double lc = lgamma((double)i + 1) - lgamma((double)j + 1);
+            if (tau > 0) lc -= (double)(i - j) * log(tau_mul);
+            double c = exp(lc) * (((i - j) % 2 == 0) ? 1.0 : -1.0);
+            acc += c * ptf[j];
+        }
+        ec[i] = acc;
+    }
+    double A[3][3] = {{0}}, y[4] = {0};
+    double A4[4][4];
+    for (int r = 0; r < k; r++)
+        for (int c = 0; c < k; c++) A4[r][c] = pow((double)lams[c], r);
+    /* Gaussian elimination with partial pivoting on the k x k system (k <= 4) */
+    double rhs[4];
+    for (int r = 0; r < k; r++) rhs[r] = ec[r];
+    for (int c = 0; c < k; c++) {
+        int p = c;
+        for (int r = c + 1; r < k; r++)
+            if (fabs(A4[r][c]) > fabs(A4[p][c])) p = r;
+        for (int q = 0; q < k; q++) {
+            double t = A4[c][q];
+            A4[c][q] = A4[p][q];
+            A4[p][q] = t;
+        }
+        double t = rhs[c];
+        rhs[c] = rhs[p];
+        rhs[p] = t;
+        for (int r = c + 1; r < k; r++) {
+            double f = A4[r][c] / A4[c][c];
+            for (int q = c; q < k; q++) A4[r][q] -= f * A4[c][q];
+            rhs[r] -= f * rhs[c];
+        }
+    }
+    for (int r = k - 1; r >= 0; r--) {
+        double acc = rhs[r];
+        for (int q = r + 1; q < k; q++) acc -= A4[r][q] * y[q];
+        y[r] = acc / A4[r][r];
+    }
+    (void)A;
+    float alpha_t = sigma_next * expf(lam_t);
+    for (int i = 0; i < k; i++) b[i] = alpha_t * (float)y[i];
+}
+
+static sdf_status s_sa_solver(run_state *s, const float *sig, int ns, float *x_out, bool pece,
+                              sdf_error *err) {
+    enum { PO = 3, CO = 4, MAXO = 4 };
+    SCRATCH(x);
+    SCRATCH(nzv);
+    SCRATCH(p0);
+    SCRATCH(p1);
+    SCRATCH(p2);
+    SCRATCH(p3);
+    size_t n = s->n;
+    float *preds[MAXO] = {p0, p1, p2, p3}; /* preds[0] oldest of n_pred */
+    int n_pred = 0;
+    float *lam = sdf_malloc(sizeof(float) * (size_t)ns);
+    if (!lam) return sdf_fail(err, SDF_ERR_NOMEM, "sa_solver: out of memory");
+    for (int i = 0; i < ns; i++) lam[i] = neg_log(sig[i]);
+    double start_sigma = sdf_ms_percent_to_sigma(s->r->ms, 0.2);
+    double end_sigma = sdf_ms_percent_to_sigma(s->r->ms, 0.8);
+    float *x_pred = x_out; /* x_pred lives in the caller's buffer */
+    float h = 0.0f, tau_t = 0.0f;
+    bool have_noise = false;
+    bool lower_to_end = sig[ns - 1] == 0.0f;
+    sdf_status st = SDF_OK;
+    for (int i = 0; i < ns - 1 && st == SDF_OK; i++) {
+        /* evaluation into a fresh slot */
+        float *slot;
+        if (n_pred == MAXO) {
+            slot = preds[0];
+            memmove(preds, preds + 1, sizeof(float *) * (MAXO - 1));
+            preds[MAXO - 1] = slot;
+        } else {
+            slot = preds[n_pred++];
+        }
+        if ((st = model(s, x_pred, sig[i], slot, NULL, err))) break;
+        if ((st = callback(s, i, ns - 1, x_pred, slot, err))) break;
+        int pou = PO < n_pred ? PO : n_pred;
+        int cou = (i == 0 || (sig[i + 1] == 0.0f && !pece)) ? 0 : (CO < n_pred ? CO : n_pred);
+        if (lower_to_end) {
+            if (pou > ns - 2 - i) pou = ns - 2 - i;
+            if (cou > ns - 1 - i) cou = ns - 1 - i;
+        }
+        if (cou == 0) {
+            memcpy(x, x_pred, n * sizeof(float));
+        } else {
+            float b[4];
+            sa_b_coeffs(sig[i], lam + i - cou + 1, cou, lam[i - 1], lam[i], tau_t, b);
+            float a = (sig[i] / sig[i - 1]) * expf(-(tau_t * tau_t) * h);
+            for (size_t k = 0; k < n; k++) {
+                float cr = 0.0f;
+                for (int q = 0; q < cou; q++) cr = cr + preds[n_pred - cou + q][k] * b[q];
+                float v = a * x[k] + cr;
+                if (tau_t > 0 && have_noise) v = v + nzv[k];
+                x[k] = v;
+            }
+            if (pece) {
+                if ((st = model(s, x, sig[i], preds[n_pred - 1], NULL, err))) break;
+            }
+        }
+        if (sig[i + 1] == 0.0f) {
+            memcpy(x_pred, preds[n_pred - 1], n * sizeof(float));
+        } else {
+            double sn = (double)sig[i + 1];
+            tau_t = (start_sigma >= sn && sn >= end_sigma) ? 1.0f : 0.0f;
+            float b[4];
+            sa_b_coeffs(sig[i + 1], lam + i - pou + 1, pou, lam[i], lam[i + 1], tau_t, b);
+            h = lam[i + 1] - lam[i];
+            float a = (sig[i + 1] / sig[i]) * expf(-(tau_t * tau_t) * h);
+            for (size_t k = 0; k < n; k++) {
+                float pr = 0.0f;
+                for (int q = 0; q < pou; q++) pr = pr + preds[n_pred - pou + q][k] * b[q];
+                x_pred[k] = a * x[k] + pr;
+            }
+            if (tau_t > 0) {
+                if ((st = noise(s, sig[i], sig[i + 1], nzv, err))) break;
+                float q = sqrtf(-expm1f((-2.0f * (tau_t * tau_t)) * h));
+                for (size_t k = 0; k < n; k++) {
+                    nzv[k] = ((nzv[k] * sig[i + 1]) * q) * 1.0f;
+                    x_pred[k] = x_pred[k] + nzv[k];
+                }
+                have_noise = true;
+            }
+        }
+    }
+    sdf_free(lam);
+    return st;
+}
+
+/* ---- DPM-Solver adaptive (order 3, rtol 0.05, atol 0.0078, h_init 0.05, PID i=1) ---- */
+
+static void dpms_2_step(dpms *d, const float *x, float t, float tn, float r1, const float *eps,
+                        const float *e1, float *out) {
+    float h = tn - t, sn = sig_of(tn), em = expm1f(h);
+    float c2 = (sn / (2.0f * r1)) * em;
+    for (size_t k = 0; k < d->s->n; k++) out[k] = (x[k] - (sn * em) * eps[k]) - c2 * (e1[k] - eps[k]);
+}
+
+static sdf_status s_dpm_adaptive(run_state *s, const float *sig, int ns, float *x,
+                                 sdf_error *err) {
+    SCRATCH(tmp);
+    SCRATCH(eps);
+    SCRATCH(e1);
+    SCRATCH(e2);
+    SCRATCH(u);
+    SCRATCH(den);
+    SCRATCH(xlow);
+    SCRATCH(xhigh);
+    SCRATCH(xprev);
+    size_t n = s->n;
+    dpms d = {s, tmp};
+    float smin = sig[ns - 1] == 0.0f ? sig[ns - 2] : sig[ns - 1];
+    float smax = sig[0];
+    if (!(smin > 0.0f) || !(smax > 0.0f))
+        return sdf_fail(err, SDF_ERR_INVALID, "dpm_adaptive: sigma_min and sigma_max must not be 0");
+    float t_start = neg_log(smax), t_end = neg_log(smin);
+    const float atol = 0.0078f, rtol = 0.05f;
+    double hstep = 0.05;
+    const double b1 = 1.0 / 3.0, b2 = -0.0, b3 = 0.0;
+    double errs[3] = {0};
+    bool have_errs = false;
+    float sx = t_start;
+    memcpy(xprev, x, n * sizeof(float));
+    int steps = 0;
+    sdf_status st = SDF_OK;
+    while (sx < t_end - 1e-5f) {
+        if (steps > 100000) return sdf_fail(err, SDF_ERR_INTERNAL, "dpm_adaptive: no progress");
+        float tt = sx + (float)hstep;
+        if (t_end < tt) tt = t_end;
+        if ((st = dpms_eps(&d, x, sx, eps, err))) return st;
+        float sg = sig_of(sx);
+        for (size_t k = 0; k < n; k++) den[k] = x[k] - sg * eps[k];
+        float h = tt - sx;
+        /* eps_r1 at s + h/3 serves both the 2-step (r1 = 1/3) and the 3-step */
+        const float r1 = 1.0f / 3.0f, r2 = 2.0f / 3.0f;
+        float s1 = sx + r1 * h, s2 = sx + r2 * h;
+        float c1 = sig_of(s1) * expm1f(r1 * h);
+        for (size_t k = 0; k < n; k++) u[k] = x[k] - c1 * eps[k];
+        if ((st = dpms_eps(&d, u, s1, e1, err))) return st;
+        dpms_2_step(&d, x, sx, tt, r1, eps, e1, xlow);
+        float er2 = expm1f(r2 * h);
+        float ca = sig_of(s2) * er2;
+        float cb = (sig_of(s2) * (r2 / r1)) * (er2 / (r2 * h) - 1.0f);
+        for (size_t k = 0; k < n; k++) u[k] = (x[k] - ca * eps[k]) - cb * (e1[k] - eps[k]);
+        if ((st = dpms_eps(&d, u, s2, e2, err))) return st;
+        float sn = sig_of(tt), em = expm1f(h);
+        float cc = (sn / r2) * (em / h - 1.0f);
+        for (size_t k = 0; k < n; k++)
+            xhigh[k] = (x[k] - (sn * em) * eps[k]) - cc * (e2[k] - eps[k]);
+        double sq = 0;
+        for (size_t k = 0; k < n; k++) {
+            float mx = fabsf(xlow[k]) > fabsf(xprev[k]) ? fabsf(xlow[k]) : fabsf(xprev[k]);
+            float delta = rtol * mx;
+            if (delta < atol) delta = atol;
+            float q = (xlow[k] - xhigh[k]) / delta;
+            sq += (double)q * q;
+        }
+        float error = (float)sqrt(sq) / (float)sqrt((double)n);
+        double inv = 1.0 / ((double)error + 1e-8);
+        if (!have_errs) {
+            errs[0] = errs[1] = errs[2] = inv;
+            have_errs = true;
+        }
+        errs[0] = inv;
+        double factor = pow(errs[0], b1) * pow(errs[1], b2) * pow(errs[2], b3);
+        factor = 1.0 + atan(factor - 1.0);
+        bool accept = factor >= 0.81;
+        if (accept) {
+            errs[2] = errs[1];
+            errs[1] = errs[0];
+        }
+        hstep *= factor;
+        if (accept) {
+            memcpy(xprev, xlow, n * sizeof(float));
+            memcpy(x, xhigh, n * sizeof(float));
+            sx = tt;
+        }
+        steps++;
+        if ((st = callback(s, steps - 1, steps + 1, x, den, err))) return st;
+    }
+    return SDF_OK;
+}
+
 /* ---- dispatch ---- */
 
 bool sdf_sampler_uses_default_noise(int sampler) {
@@ -1416,8 +1652,6 @@ bool sdf_sampler_uses_brownian(int sampler) {
 
 bool sdf_sampler_implemented(int sampler) {
     switch (sampler) {
-    case S_DPM_ADAPTIVE: case S_SA_SOLVER: case S_SA_SOLVER_PECE:
-        return false;
     default:
         return sampler >= 0 && sampler < S_COUNT_;
     }
@@ -1497,6 +1731,9 @@ sdf_status sdf_sample(int sampler, const sdf_sampler_run *r, const float *sig, i
     case S_UNI_PC_BH2: st = s_unipc(&s, sig, ns, x, true, err); break;
     case S_DEIS: st = s_deis(&s, sig, ns, x, err); break;
     case S_DPM_FAST: st = s_dpm_fast(&s, sig, ns, x, err); break;
+    case S_DPM_ADAPTIVE: st = s_dpm_adaptive(&s, sig, ns, x, err); break;
+    case S_SA_SOLVER: st = s_sa_solver(&s, sig, ns, x, false, err); break;
+    case S_SA_SOLVER_PECE: st = s_sa_solver(&s, sig, ns, x, true, err); break;
     default:
         st = sdf_fail(err, SDF_ERR_NOT_IMPLEMENTED, "sampler '%s' is not implemented yet",
                       sdf_sampler_names[sampler]);
