@@ -350,7 +350,8 @@ static int cmd_replay(sdf_cli *c, int argc, char **argv) {
     sdf_error_clear(&err);
     sdf_replay(rt, strtoll(id, NULL, 10), &rp, &res, &n_diff, &err);
     sdf_cli_release_sigint();
-    if (res.status == SDF_RUN_LOAD_ERROR || (!res.run_id && res.status != SDF_RUN_SUCCEEDED)) {
+    if (res.status == SDF_RUN_LOAD_ERROR || res.status == SDF_RUN_INVALID ||
+        (!res.run_id && res.status != SDF_RUN_SUCCEEDED)) {
         char line[2048];
         sdf_error_format(&err, line, sizeof line);
         fprintf(stderr, "sdflow: replay of run %s: %s\n", id, line);

@@ -573,7 +573,7 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
     cJSON *dj = sdf_diags_to_json(&res->diags, g);
     char *diag_text = dj ? cJSON_PrintUnformatted(dj) : NULL;
     cJSON_Delete(dj);
-    char *opts = runtime_options_text(rt);
+    char *opts = !st && rt->log ? runtime_options_text(rt) : NULL;
     if (!st && rt->log) {
         const char *core = sdf_blas_corename();
         sdf_runlog_run rr = {

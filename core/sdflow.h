@@ -25,6 +25,8 @@
  * A run:     load (API JSON, UI JSON, PNG) -> --set overrides -> validate (every problem) ->
  *            plan (outputs whose ancestry is valid; strict: nothing unless all is valid) ->
  *            cache keys -> run row 'running' -> scheduler -> node rows, outputs, final status.
+ *            A run stopped before it starts (not JSON, invalid) still gets a 'failed' row with
+ *            its error and diagnostics; each row records the runtime's folders and flags.
  * Ownership: params strings are borrowed for the call (runtime params: for the runtime's life).
  *            sdf_run_result owns its contents until sdf_run_result_deinit.
  * Threads:   one run at a time per runtime; sdf_runtime_cancel may be called from any thread
@@ -110,7 +112,9 @@ typedef struct sdf_run_output {
 
 typedef struct sdf_run_result {
     sdf_run_status  status;
-    int64_t         run_id;          /* 0 without a run log or when nothing ran */
+    int64_t         run_id;          /* 0 without a run log, for validate_only, or when the
+                                        file could not be read; a workflow that was read but
+                                        is invalid or not a workflow gets a 'failed' row */
     sdf_diags       diags;           /* validation problems and warnings */
     int             n_targets;       /* outputs that ran */
     int             n_dropped;       /* outputs dropped by validation */

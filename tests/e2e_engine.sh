@@ -202,6 +202,42 @@ EOF
     if [[ -f out/e2e_00001_.png ]]; then
         expect_rc "run from PNG" 0 "$BIN" run out/e2e_00001_.png --output out
     fi
+    # a run from a UI workflow: its PNG embeds the UI text, and so does the replay's
+    cat >ui.json <<'EOF'
+{"last_node_id": 2, "last_link_id": 1, "nodes": [
+ {"id": 1, "type": "EmptyImage", "pos": [0, 0], "size": [200, 100], "flags": {}, "order": 0, "mode": 0,
+  "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [1], "slot_index": 0}], "properties": {},
+  "widgets_values": [32, 16, 1, 255]},
+ {"id": 2, "type": "SaveImage", "pos": [300, 0], "size": [200, 100], "flags": {}, "order": 1, "mode": 0,
+  "inputs": [{"name": "images", "type": "IMAGE", "link": 1}], "properties": {}, "widgets_values": ["ui"]}],
+ "links": [[1, 1, 0, 2, 0, "IMAGE"]], "groups": [], "config": {}, "extra": {}, "version": 0.4}
+EOF
+    expect_rc "run a UI workflow" 0 "$BIN" run ui.json --output uiout --db ui.db
+    expect_rc "replay the UI run" 0 "$BIN" runs replay 1 --verify --db ui.db
+    grep -q "OK: 0 input files unchanged, 1 output bit-identical" out.txt && ok "UI run replay bit-identical" \
+        || { bad "UI replay"; cat out.txt; }
+    /usr/bin/python3 - ui.json uiout/ui_00001_.png uiout/ui_00002_.png <<'EOF' && ok "replay re-embeds the UI workflow" || bad "UI workflow not re-embedded"
+import json, struct, sys, zlib
+def chunks(path):
+    b, out, i = open(path, "rb").read(), {}, 8
+    while i < len(b):
+        n, t = struct.unpack(">I4s", b[i:i + 8])
+        d = b[i + 8:i + 8 + n]
+        if t == b"tEXt":
+            k, v = d.split(b"\0", 1); out[k.decode()] = v.decode("latin-1")
+        elif t == b"iTXt":
+            k, rest = d.split(b"\0", 1)
+            comp = rest[0]; rest = rest[2:]
+            _, rest = rest.split(b"\0", 1); _, v = rest.split(b"\0", 1)
+            out[k.decode()] = (zlib.decompress(v) if comp else v).decode()
+        i += 12 + n
+    return out
+want = json.load(open(sys.argv[1]))
+for png in sys.argv[2:]:
+    c = chunks(png)
+    assert json.loads(c["workflow"]) == want, (png, c.get("workflow", "")[:200])
+    assert json.loads(c["prompt"])["2"]["class_type"] == "SaveImage", png
+EOF
     expect_rc "run --json" 0 "$BIN" run img.json --output out --json
     /usr/bin/python3 - out.txt <<'EOF' && ok "--json events" || bad "--json events"
 import json, sys
