@@ -16,7 +16,8 @@ static const char usage_text[] =
     "  list [--status S] [--tag T] [--hash H] [--since DATE] [--limit N] [--json]\n"
     "  show ID [--json]           per-node timings and cache hits, files read and written\n"
     "  diff A B                   what differs: inputs, overrides, input files, outputs\n"
-    "  replay ID [--verify]       re-execute the recorded workflow (same thread count);\n"
+    "  replay ID [--verify]       re-execute the recorded workflow with the recorded thread\n"
+    "                             count, folders and --fp32-text-enc (options given here win);\n"
     "                             --verify: input hashes and outputs must be bit-identical\n"
     "  export ID                  the whole record as JSON\n"
     "  (--db FILE selects the run log; default $SDFLOW_DB or ./sdflow-runs.db)\n";
@@ -145,6 +146,7 @@ static int cmd_show(sdf_cli *c, sdf_runlog *rl, const char *id) {
     if (str(r, "tags")) printf("  tags      %s\n", sv(r, "tags"));
     if (str(r, "note")) printf("  note      %s\n", sv(r, "note"));
     if (str(r, "sweep_id")) printf("  sweep     %s\n", sv(r, "sweep_id"));
+    if (str(r, "runtime_options")) printf("  options   %s\n", sv(r, "runtime_options"));
     printf("  sdflow    %s (%s), %.0f threads, GEMM %s, host %s\n", sv(r, "version"),
            sv(r, "git_rev"), num(r, "threads"), sv(r, "gemm_core") ? sv(r, "gemm_core") : "?",
            sv(r, "host"));
@@ -275,7 +277,8 @@ static int cmd_diff(sdf_runlog *rl, const char *ida, const char *idb) {
     printf("runs %s -> %s\n", ida, idb);
     int n = 0;
     static const char *const fields[] = {"status", "api_sha256", "overrides", "threads",
-                                         "gemm_core", "version", "git_rev", "source_path"};
+                                         "gemm_core", "version", "git_rev", "source_path",
+                                         "runtime_options"};
     for (size_t i = 0; i < SDF_COUNTOF(fields); i++) n += diff_field(a, b, fields[i]);
     n += diff_workflows(a, b);
     n += diff_files(cJSON_GetObjectItem(a, "input_files"), cJSON_GetObjectItem(b, "input_files"),
@@ -297,6 +300,8 @@ static void print_line(void *user, const char *line) {
 
 static int cmd_replay(sdf_cli *c, int argc, char **argv) {
     sdf_run_args a;
+    const sdf_paths before = c->rp.paths;
+    const bool fp32_before = c->rp.fp32_text_enc;
     int rc = sdf_run_args_parse(&a, c, argc, argv, usage_text);
     if (rc >= 0) return rc;
     if (a.n_files != 1) {
@@ -318,11 +323,21 @@ static int cmd_replay(sdf_cli *c, int argc, char **argv) {
     }
     /* decisions.md: replay reuses the recorded thread count */
     if (!c->threads_set && num(old, "threads") >= 1) c->rp.n_threads = (int)num(old, "threads");
+    /* and the recorded folders and flags, except those this command line gives */
+    const sdf_paths *ps = &c->rp.paths;
+    unsigned keep = (c->models_from_flag ? SDF_KEEP_MODELS : 0) |
+                    (ps->input_dir != before.input_dir ? SDF_KEEP_INPUT : 0) |
+                    (ps->output_dir != before.output_dir ? SDF_KEEP_OUTPUT : 0) |
+                    (ps->clip_vocab_dir != before.clip_vocab_dir ? SDF_KEEP_CLIP_VOCAB : 0) |
+                    (c->rp.fp32_text_enc != fp32_before ? SDF_KEEP_FP32_TEXT_ENC : 0);
+    cJSON *opts = NULL;
+    sdf_replay_runtime_options(old, keep, &c->rp, &opts);
     cJSON_Delete(old);
     sdf_runtime *rt = NULL;
     sdf_error err;
     if (sdf_runtime_new(&c->rp, &rt, &err)) {
         fprintf(stderr, "sdflow: %s\n", err.msg);
+        cJSON_Delete(opts);
         sdf_run_args_free(&a);
         return 2;
     }
@@ -335,7 +350,8 @@ static int cmd_replay(sdf_cli *c, int argc, char **argv) {
     sdf_error_clear(&err);
     sdf_replay(rt, strtoll(id, NULL, 10), &rp, &res, &n_diff, &err);
     sdf_cli_release_sigint();
-    if (res.status == SDF_RUN_LOAD_ERROR || (!res.run_id && res.status != SDF_RUN_SUCCEEDED)) {
+    if (res.status == SDF_RUN_LOAD_ERROR || res.status == SDF_RUN_INVALID ||
+        (!res.run_id && res.status != SDF_RUN_SUCCEEDED)) {
         char line[2048];
         sdf_error_format(&err, line, sizeof line);
         fprintf(stderr, "sdflow: replay of run %s: %s\n", id, line);
@@ -351,6 +367,7 @@ static int cmd_replay(sdf_cli *c, int argc, char **argv) {
     }
     sdf_run_result_deinit(&res);
     sdf_runtime_free(rt);
+    cJSON_Delete(opts);
     sdf_run_args_free(&a);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -342,6 +343,105 @@ static void diag_lines_warn(const sdf_run_params *p, const char *msg) {
     if (p->warn) p->warn(p->warn_user, msg);
 }
 
+/* Absolute, so a replay from another directory finds the same folders. */
+static cJSON *path_item(const char *path) {
+    if (!path) return cJSON_CreateNull();
+    char abs[4096], cwd[4096];
+    if (realpath(path, abs)) return cJSON_CreateString(abs);
+    if (path[0] != '/' && getcwd(cwd, sizeof cwd)) { /* not there (yet): cwd/path */
+        snprintf(abs, sizeof abs, "%s/%s", cwd, path);
+        return cJSON_CreateString(abs);
+    }
+    return cJSON_CreateString(path);
+}
+
+/* The runtime's folders and flags as JSON (absolute where the path exists), recorded with each
+ * run so that `runs replay` reuses them (sdf_replay_runtime_options). sdf_malloc'd. */
+static char *runtime_options_text(const sdf_runtime *rt) {
+    const sdf_paths *ps = &rt->p.paths;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *m = cJSON_AddArrayToObject(o, "models_dirs");
+    for (int i = 0; i < ps->n_models_dirs; i++)
+        cJSON_AddItemToArray(m, path_item(ps->models_dirs[i]));
+    cJSON_AddItemToObject(o, "input_dir", path_item(ps->input_dir));
+    cJSON_AddItemToObject(o, "output_dir", path_item(ps->output_dir));
+    cJSON_AddItemToObject(o, "clip_vocab_dir", path_item(ps->clip_vocab_dir));
+    cJSON_AddBoolToObject(o, "fp32_text_enc", rt->p.fp32_text_enc);
+    char *t = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char *s = t ? sdf_strdup(t) : NULL;
+    cJSON_free(t);
+    return s;
+}
+
+/* A run that never started (the file is not a workflow, or validation left nothing to run)
+ * still gets its row: status failed, the error, the diagnostics and what was given. */
+static void log_unrun(sdf_runtime *rt, const sdf_run_params *p, sdf_run_result *res,
+                      const char *origin, const char *workflow_text, const char *diag_text) {
+    if (!rt->log || p->validate_only) return;
+    char etext[1600] = "";
+    sdf_error_format(&res->error, etext, sizeof etext);
+    cJSON *dj = NULL;
+    char *dt = NULL;
+    if (!diag_text) { /* a load error: one top-level error in the node_errors shape */
+        dj = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(dj, "error");
+        cJSON_AddStringToObject(e, "type", "load_error");
+        cJSON_AddStringToObject(e, "message", etext);
+        cJSON_AddStringToObject(e, "details", "");
+        cJSON_AddObjectToObject(e, "extra_info");
+        cJSON_AddObjectToObject(dj, "node_errors");
+        cJSON_AddArrayToObject(dj, "warnings");
+        dt = cJSON_PrintUnformatted(dj);
+        diag_text = dt;
+    }
+    char *overrides = json_array_text(p->overrides, p->n_overrides);
+    char *only = json_array_text(p->only, p->n_only);
+    char *tags = json_array_text(p->tags, p->n_tags);
+    char *opts = runtime_options_text(rt);
+    sdf_runlog_run rr = {
+        .sweep_id = p->sweep_id, .source_path = p->path, .source_format = origin,
+        .workflow_text = workflow_text, .workflow_ui = res->ui_text, .api_json = res->api_json,
+        .api_sha256 = res->api_sha256, .overrides_json = overrides, .only_json = only,
+        .tags_json = tags, .note = p->note, .diagnostics_json = diag_text,
+        .runtime_options_json = opts, .version = SDF_VERSION, .git_rev = SDF_GIT_REV,
+        .gemm_core = sdf_blas_corename(), .threads = rt->threads};
+    int64_t id = 0;
+    if (!sdf_runlog_begin(rt->log, &rr, &id, NULL)) {
+        res->run_id = id;
+        sdf_runlog_end(rt->log, id, "failed", etext,
+                       res->error.node_id[0] ? res->error.node_id : NULL, NULL);
+    }
+    sdf_free(overrides);
+    sdf_free(only);
+    sdf_free(tags);
+    sdf_free(opts);
+    cJSON_free(dt);
+    cJSON_Delete(dj);
+}
+
+/* The text of a workflow that failed to load, for its run row: NULL for binary content. */
+static char *unloadable_text(const sdf_run_params *p) {
+    char *t = NULL;
+    size_t n = 0;
+    sdf_error e;
+    if (!p->path) {
+        if (!p->text) return NULL;
+        n = p->len;
+        t = sdf_malloc(n + 1);
+        if (!t) return NULL;
+        memcpy(t, p->text, n);
+        t[n] = 0;
+    } else if (sdf_read_file(p->path, &t, &n, &e)) {
+        return NULL;
+    }
+    if (memchr(t, 0, n)) {
+        sdf_free(t);
+        return NULL;
+    }
+    return t;
+}
+
 sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_result *res,
                             sdf_error *err) {
     memset(res, 0, sizeof *res);
@@ -363,6 +463,9 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
     if (st) {
         res->status = SDF_RUN_LOAD_ERROR;
         res->error = err ? *err : res->error;
+        char *text = unloadable_text(p);
+        if (text || !p->path || access(p->path, R_OK) == 0) log_unrun(rt, p, res, NULL, text, NULL);
+        sdf_free(text);
         return st;
     }
     cJSON *root = NULL;
@@ -381,6 +484,9 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
     if (st) {
         res->status = SDF_RUN_LOAD_ERROR;
         res->error = err ? *err : res->error;
+        res->ui_text = src.ui_text;
+        src.ui_text = NULL;
+        log_unrun(rt, p, res, src.origin, res->ui_text ? res->ui_text : src.api_text, NULL);
         sdf_workflow_src_deinit(&src);
         return st;
     }
@@ -407,6 +513,14 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
         if (invalid) st = sdf_fail(err, SDF_ERR_INVALID, "the workflow is invalid (%d problem%s)",
                                    res->diags.n_errors, res->diags.n_errors == 1 ? "" : "s");
         if (invalid && err) res->error = *err;
+        if (invalid) {
+            cJSON *dj = sdf_diags_to_json(&res->diags, g);
+            char *dt = dj ? cJSON_PrintUnformatted(dj) : NULL;
+            log_unrun(rt, p, res, src.origin, res->ui_text ? res->ui_text : src.api_text,
+                      dt ? dt : "{}");
+            cJSON_free(dt);
+            cJSON_Delete(dj);
+        }
         cJSON_Delete(canon);
         sdf_graph_free(g);
         sdf_workflow_src_deinit(&src);
@@ -459,6 +573,7 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
     cJSON *dj = sdf_diags_to_json(&res->diags, g);
     char *diag_text = dj ? cJSON_PrintUnformatted(dj) : NULL;
     cJSON_Delete(dj);
+    char *opts = !st && rt->log ? runtime_options_text(rt) : NULL;
     if (!st && rt->log) {
         const char *core = sdf_blas_corename();
         sdf_runlog_run rr = {
@@ -467,8 +582,8 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
             .workflow_ui = res->ui_text, .api_json = res->api_json,
             .api_sha256 = res->api_sha256, .overrides_json = overrides, .only_json = only,
             .tags_json = tags, .note = p->note, .diagnostics_json = diag_text,
-            .version = SDF_VERSION, .git_rev = SDF_GIT_REV, .gemm_core = core,
-            .threads = rt->threads};
+            .runtime_options_json = opts, .version = SDF_VERSION, .git_rev = SDF_GIT_REV,
+            .gemm_core = core, .threads = rt->threads};
         st = sdf_runlog_begin(rt->log, &rr, &c.run_id, err);
         res->run_id = c.run_id;
     }
@@ -476,6 +591,7 @@ sdf_status sdf_run_workflow(sdf_runtime *rt, const sdf_run_params *p, sdf_run_re
     sdf_free(overrides);
     sdf_free(only);
     sdf_free(tags);
+    sdf_free(opts);
     if (!st) {
         sdf_event ev = {.kind = SDF_EV_EXECUTION_START};
         forward(&c, &ev);

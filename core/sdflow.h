@@ -25,6 +25,8 @@
  * A run:     load (API JSON, UI JSON, PNG) -> --set overrides -> validate (every problem) ->
  *            plan (outputs whose ancestry is valid; strict: nothing unless all is valid) ->
  *            cache keys -> run row 'running' -> scheduler -> node rows, outputs, final status.
+ *            A run stopped before it starts (not JSON, invalid) still gets a 'failed' row with
+ *            its error and diagnostics; each row records the runtime's folders and flags.
  * Ownership: params strings are borrowed for the call (runtime params: for the runtime's life).
  *            sdf_run_result owns its contents until sdf_run_result_deinit.
  * Threads:   one run at a time per runtime; sdf_runtime_cancel may be called from any thread
@@ -110,7 +112,9 @@ typedef struct sdf_run_output {
 
 typedef struct sdf_run_result {
     sdf_run_status  status;
-    int64_t         run_id;          /* 0 without a run log or when nothing ran */
+    int64_t         run_id;          /* 0 without a run log, for validate_only, or when the
+                                        file could not be read; a workflow that was read but
+                                        is invalid or not a workflow gets a 'failed' row */
     sdf_diags       diags;           /* validation problems and warnings */
     int             n_targets;       /* outputs that ran */
     int             n_dropped;       /* outputs dropped by validation */
@@ -153,6 +157,23 @@ typedef struct sdf_replay_params {
  * are not bit-identical (each reported). Returns the replay's run status (res filled). */
 sdf_status sdf_replay(sdf_runtime *rt, int64_t run_id, const sdf_replay_params *rp,
                       sdf_run_result *res, int *n_differences, sdf_error *err);
+
+/* Runtime options a replay reuses (bits of `keep` in sdf_replay_runtime_options). */
+enum {
+    SDF_KEEP_MODELS = 1,      /* the caller set its own --models */
+    SDF_KEEP_INPUT = 2,
+    SDF_KEEP_OUTPUT = 4,
+    SDF_KEEP_CLIP_VOCAB = 8,
+    SDF_KEEP_FP32_TEXT_ENC = 16
+};
+
+/* Sets p's folders (models, input, output, clip vocab) and fp32_text_enc to what a recorded
+ * run used: `record` is its sdf_runlog_export object, whose "runtime_options" column (NULL
+ * for runs recorded before schema 2: then nothing changes) is parsed into *keep_alive (NEW:
+ * the strings put in p point into it; cJSON_Delete it after the runtime is freed). Options
+ * named in keep (the caller's command line gave them) are left as they are. */
+void sdf_replay_runtime_options(const cJSON *record, unsigned keep, sdf_runtime_params *p,
+                                cJSON **keep_alive);
 
 /* Applies one "ID.INPUT=VALUE" override to an API-format tree (value parsed by the input's
  * declared type; JSON for links). */

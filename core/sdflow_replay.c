@@ -30,6 +30,38 @@ static void say(void (*report)(void *, const char *), void *user, const char *fm
     if (report) report(user, buf);
 }
 
+static const char *opt_str(const cJSON *o, const char *k) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(x) && x->valuestring[0] ? x->valuestring : NULL;
+}
+
+void sdf_replay_runtime_options(const cJSON *record, unsigned keep, sdf_runtime_params *p,
+                                cJSON **keep_alive) {
+    *keep_alive = NULL;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(record, "runtime_options");
+    cJSON *o = cJSON_IsString(t) ? cJSON_Parse(t->valuestring) : NULL;
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return;
+    }
+    *keep_alive = o;
+    sdf_paths *ps = &p->paths;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "models_dirs");
+    if (!(keep & SDF_KEEP_MODELS) && cJSON_IsArray(m) && cJSON_GetArraySize(m) > 0) {
+        ps->n_models_dirs = 0;
+        for (const cJSON *x = m->child; x && ps->n_models_dirs < SDF_MAX_MODEL_DIRS; x = x->next)
+            if (cJSON_IsString(x) && x->valuestring[0])
+                ps->models_dirs[ps->n_models_dirs++] = x->valuestring;
+    }
+    if (!(keep & SDF_KEEP_INPUT) && opt_str(o, "input_dir"))
+        ps->input_dir = opt_str(o, "input_dir");
+    if (!(keep & SDF_KEEP_OUTPUT) && opt_str(o, "output_dir"))
+        ps->output_dir = opt_str(o, "output_dir");
+    if (!(keep & SDF_KEEP_CLIP_VOCAB)) ps->clip_vocab_dir = opt_str(o, "clip_vocab_dir");
+    if (!(keep & SDF_KEEP_FP32_TEXT_ENC))
+        p->fp32_text_enc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "fp32_text_enc"));
+}
+
 sdf_status sdf_replay(sdf_runtime *rt, int64_t run_id, const sdf_replay_params *rp,
                       sdf_run_result *res, int *n_differences, sdf_error *err) {
     sdf_runlog *log = sdf_runtime_runlog(rt);
@@ -139,6 +171,9 @@ sdf_status sdf_replay(sdf_runtime *rt, int64_t run_id, const sdf_replay_params *
         if (strcmp(ka, kb))
             say(report, user, "warning: GEMM kernel differs (%s then, %s now): floating-point "
                 "results may differ", ka, kb);
+        const char *pa = str(old, "runtime_options"), *pb = str(now, "runtime_options");
+        if (pa[0] && strcmp(pa, pb))
+            say(report, user, "warning: runtime options differ (%s then, %s now)", pa, pb);
         if (!n)
             say(report, user, "OK: %d input file%s unchanged, %d output%s bit-identical",
                 cJSON_GetArraySize(cJSON_GetObjectItem(old, "input_files")),

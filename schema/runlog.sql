@@ -1,6 +1,7 @@
--- sdflow run log: schema version 1 (PRAGMA user_version = 1).
+-- sdflow run log: schema version 2 (PRAGMA user_version = 2).
 -- Single source: core/runlog/runlog_schema.c embeds this text (scripts/regen-schema.sh);
--- test_runlog fails when the two differ. Later versions add numbered migrations in runlog.c.
+-- test_runlog fails when the two differ. A new database gets this whole text; an older one
+-- is brought up to date by the numbered migrations in runlog.c (2: runs.runtime_options).
 
 -- One row per run: written as 'running' at start, updated at the end, so a killed process
 -- leaves evidence; the next sdflow start marks a dead process's row 'interrupted'.
@@ -30,7 +31,9 @@ CREATE TABLE runs (
     gemm_core     TEXT,                 -- OpenBLAS core name (openblas_get_corename)
     error         TEXT,
     error_node    TEXT,
-    diagnostics   TEXT                  -- validation problems and warnings, JSON
+    diagnostics   TEXT,                 -- validation problems and warnings, JSON
+    runtime_options TEXT                -- JSON {models_dirs, input_dir, output_dir,
+                                        --   clip_vocab_dir, fp32_text_enc}; NULL before v2
 ) STRICT;
 CREATE INDEX runs_status ON runs (status);
 CREATE INDEX runs_hash ON runs (api_sha256);

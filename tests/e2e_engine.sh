@@ -81,9 +81,37 @@ expect_rc "validate missing file" 2 "$BIN" validate nonexistent.json
 expect_rc "validate usage" 2 "$BIN" validate
 expect_rc "unknown option" 2 "$BIN" run --bogus x.json
 
-# ---- run: an invalid workflow runs nothing, is not logged ------------------------------------
-expect_rc "run invalid" 1 "$BIN" run bad.json
-expect_rc "run --strict invalid" 1 "$BIN" run --strict bad.json
+# ---- run: an invalid workflow runs nothing but is logged as failed, with its diagnostics -----
+expect_rc "run invalid" 1 "$BIN" run bad.json --db inv.db
+expect_rc "run --strict invalid" 1 "$BIN" run --strict bad.json --db inv.db
+expect_rc "run a file that is not JSON" 2 "$BIN" run trunc.json --db inv.db
+expect_rc "run a missing file" 2 "$BIN" run nonexistent.json --db inv.db
+expect_rc "validate logs nothing" 1 "$BIN" validate bad.json --db inv.db
+"$BIN" runs list --json --db inv.db >inv.json 2>&1
+/usr/bin/python3 - inv.json <<'EOF' && ok "invalid and unparsable runs logged as failed" || { bad "failed rows"; cat inv.json; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [x["status"] for x in r] == ["failed"] * 3, r
+assert [x["source_path"] for x in r] == ["trunc.json", "bad.json", "bad.json"], r
+assert "line 1, column" in r[0]["error"] and "invalid" in r[1]["error"], r
+EOF
+"$BIN" runs export 2 --db inv.db >inv2.json 2>&1
+/usr/bin/python3 - inv2.json bad.json <<'EOF' && ok "invalid run: diagnostics and text recorded" || { bad "invalid run record"; head -c 600 inv2.json; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = json.loads(r["diagnostics"])
+assert d["node_errors"]["3"]["class_type"] == "KSampler", d
+assert r["workflow_text"] == open(sys.argv[2]).read(), r["workflow_text"]
+assert r["nodes"] == [] and json.loads(r["runtime_options"])["models_dirs"], r
+EOF
+"$BIN" runs export 3 --db inv.db >inv3.json 2>&1
+/usr/bin/python3 - inv3.json trunc.json <<'EOF' && ok "unparsable run: load error recorded" || { bad "load error record"; cat inv3.json; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = json.loads(r["diagnostics"])
+assert d["error"]["type"] == "load_error" and d["error"]["message"] == r["error"], d
+assert r["workflow_text"] == open(sys.argv[2]).read()
+EOF
 
 # ---- convert a shared UI workflow and check it against its API twin --------------------------
 if [[ -f "$SHARED/workflows/ex_lora.ui.json" ]]; then
@@ -129,6 +157,8 @@ EOF
     grep -q succeeded out.txt && ok "runs list shows the run" || bad "runs list"
     expect_rc "runs show" 0 "$BIN" runs show 1
     grep -q "ImageInvert" out.txt && ok "runs show lists nodes" || bad "runs show"
+    grep -qF "\"output_dir\":\"$work/out\"" out.txt && ok "runs show prints the runtime options" \
+        || { bad "runs show options"; cat out.txt; }
     expect_rc "re-run (cached)" 0 "$BIN" run img.json --output out --sweep 3.filename_prefix=a,b
     [[ -f out/a_00001_.png && -f out/b_00001_.png ]] && ok "sweep wrote both" || bad "sweep outputs"
     "$BIN" runs list --json >list.json 2>/dev/null
@@ -141,8 +171,14 @@ assert len(s) == 2 and s[0] == s[1], r" && ok "sweep runs share one sweep id" ||
     expect_rc "replay --verify" 0 "$BIN" runs replay 1 --verify --output out
     grep -q "0 differences" out.txt && ok "replay verified" || { bad "replay verify"; cat out.txt; }
     expect_rc "runs export" 0 "$BIN" runs export 1
-    /usr/bin/python3 -c "import json,sys; d=json.load(open('out.txt')); assert d['status']=='succeeded' and d['outputs']" \
+    /usr/bin/python3 -c "import json,sys; d=json.load(open('out.txt')); assert d['status']=='succeeded' and d['outputs']
+o = json.loads(d['runtime_options']); assert o['output_dir'] == '$work/out' and o['fp32_text_enc'] is False, o" \
         && ok "runs export JSON" || bad "runs export JSON"
+    expect_rc "run with other folders" 0 "$BIN" run img.json --output out2 --fp32-text-enc
+    last=$("$BIN" runs list --json | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
+    expect_rc "runs diff: runtime options" 0 "$BIN" runs diff 1 "$last"
+    grep -q 'runtime_options.*out2.*fp32_text_enc.":true' out.txt && ok "runs diff reports the options" \
+        || { bad "runs diff options"; cat out.txt; }
     expect_rc "run --only 2 --save-intermediates" 0 "$BIN" run img.json --only 2 --save-intermediates inter --output out
     /usr/bin/python3 - inter/2.0.safetensors <<'EOF' && ok "intermediate IMAGE saved as [B,H,W,C] f32" || bad "intermediates"
 import json, struct, sys
@@ -166,6 +202,42 @@ EOF
     if [[ -f out/e2e_00001_.png ]]; then
         expect_rc "run from PNG" 0 "$BIN" run out/e2e_00001_.png --output out
     fi
+    # a run from a UI workflow: its PNG embeds the UI text, and so does the replay's
+    cat >ui.json <<'EOF'
+{"last_node_id": 2, "last_link_id": 1, "nodes": [
+ {"id": 1, "type": "EmptyImage", "pos": [0, 0], "size": [200, 100], "flags": {}, "order": 0, "mode": 0,
+  "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [1], "slot_index": 0}], "properties": {},
+  "widgets_values": [32, 16, 1, 255]},
+ {"id": 2, "type": "SaveImage", "pos": [300, 0], "size": [200, 100], "flags": {}, "order": 1, "mode": 0,
+  "inputs": [{"name": "images", "type": "IMAGE", "link": 1}], "properties": {}, "widgets_values": ["ui"]}],
+ "links": [[1, 1, 0, 2, 0, "IMAGE"]], "groups": [], "config": {}, "extra": {}, "version": 0.4}
+EOF
+    expect_rc "run a UI workflow" 0 "$BIN" run ui.json --output uiout --db ui.db
+    expect_rc "replay the UI run" 0 "$BIN" runs replay 1 --verify --db ui.db
+    grep -q "OK: 0 input files unchanged, 1 output bit-identical" out.txt && ok "UI run replay bit-identical" \
+        || { bad "UI replay"; cat out.txt; }
+    /usr/bin/python3 - ui.json uiout/ui_00001_.png uiout/ui_00002_.png <<'EOF' && ok "replay re-embeds the UI workflow" || bad "UI workflow not re-embedded"
+import json, struct, sys, zlib
+def chunks(path):
+    b, out, i = open(path, "rb").read(), {}, 8
+    while i < len(b):
+        n, t = struct.unpack(">I4s", b[i:i + 8])
+        d = b[i + 8:i + 8 + n]
+        if t == b"tEXt":
+            k, v = d.split(b"\0", 1); out[k.decode()] = v.decode("latin-1")
+        elif t == b"iTXt":
+            k, rest = d.split(b"\0", 1)
+            comp = rest[0]; rest = rest[2:]
+            _, rest = rest.split(b"\0", 1); _, v = rest.split(b"\0", 1)
+            out[k.decode()] = (zlib.decompress(v) if comp else v).decode()
+        i += 12 + n
+    return out
+want = json.load(open(sys.argv[1]))
+for png in sys.argv[2:]:
+    c = chunks(png)
+    assert json.loads(c["workflow"]) == want, (png, c.get("workflow", "")[:200])
+    assert json.loads(c["prompt"])["2"]["class_type"] == "SaveImage", png
+EOF
     expect_rc "run --json" 0 "$BIN" run img.json --output out --json
     /usr/bin/python3 - out.txt <<'EOF' && ok "--json events" || bad "--json events"
 import json, sys
@@ -199,7 +271,8 @@ EOF
     M=(--models tm --clip-vocab "$REF/clip-vocab" --output t2i-out --db t2i.db)
     expect_rc "txt2img on the tiny checkpoint" 0 "$BIN" run t2i.json "${M[@]}"
     [[ -f t2i-out/t2i_00001_.png ]] && ok "txt2img wrote its PNG" || bad "txt2img PNG"
-    expect_rc "txt2img replay --verify" 0 "$BIN" runs replay 1 --verify "${M[@]}"
+    # the recorded --models/--clip-vocab/--output are reused: no flags but the run log
+    expect_rc "txt2img replay --verify" 0 "$BIN" runs replay 1 --verify --db t2i.db
     grep -q "OK: 1 input file unchanged, 1 output bit-identical" out.txt && ok "txt2img replay bit-identical" \
         || { bad "txt2img replay"; cat out.txt; }
     "$BIN" run t2i.json "${M[@]}" --set 3.steps=2000 >int.out 2>int.err &

@@ -1,7 +1,9 @@
 /* test_runlog.c: run-log rows after a success and a failure, u64 seeds stored as TEXT, file
  * hashes remembered, a SIGKILLed run marked interrupted at the next start (and rows of live
  * processes or other hosts left alone), schema version checks, the embedded schema matching
- * schema/runlog.sql, and replay --verify passing, then reporting a changed input. */
+ * schema/runlog.sql, a version-1 database migrated to 2, the runtime options recorded and
+ * reapplied for a replay (command-line options win), rows for runs that never started (invalid
+ * workflow, not JSON), and replay --verify passing, then reporting a changed input. */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -275,7 +277,7 @@ static void test_schema(void) {
     sdf_runlog *rl = NULL;
     CHECK(sdf_runlog_open(DB, &rl, &e) == SDF_ERR_UNSUPPORTED);
     CHECK(strstr(e.msg, "99") != NULL);
-    exec_sql("PRAGMA user_version = 1");
+    exec_sql("PRAGMA user_version = 2");
     /* not a database at all */
     write_file("tr_bad.db", "this is not sqlite, just text long enough to look like a header...");
     sdf_error_clear(&e);
@@ -292,6 +294,197 @@ static void test_schema(void) {
     CHECK_STR(h1, h2);
     CHECK(row_count("SELECT count(*) FROM file_hashes") == before);
     sdf_runlog_close(rl);
+}
+
+
+static void test_runtime_options(void) {
+    fresh_db();
+    write_file("tr_in/n.txt", "40\n");
+    sdf_runtime_params p;
+    sdf_runtime_params_init(&p);
+    p.registry = &reg;
+    p.n_threads = 2;
+    p.db_path = DB;
+    p.paths.output_dir = "tr_out";
+    p.paths.input_dir = "tr_in";
+    p.paths.models_dirs[0] = "tr_in";
+    p.paths.models_dirs[1] = "no_such_models";
+    p.paths.n_models_dirs = 2;
+    p.paths.clip_vocab_dir = "tr_out";
+    p.fp32_text_enc = true;
+    sdf_runtime *rt = NULL;
+    sdf_error e;
+    REQUIRE(sdf_runtime_new(&p, &rt, &e) == SDF_OK);
+    sdf_run_result res;
+    REQUIRE(run_text(rt, ok_graph, &res) == SDF_OK);
+    int64_t id = res.run_id;
+    sdf_run_result_deinit(&res);
+    cJSON *r = NULL;
+    REQUIRE(sdf_runlog_export(sdf_runtime_runlog(rt), id, &r, &e) == SDF_OK);
+    sdf_runtime_free(rt);
+    /* absolute paths; a folder that does not exist is taken relative to the current one */
+    char in_abs[4096], out_abs[4096], cwd[4096], missing[4200], want[20000];
+    REQUIRE(realpath("tr_in", in_abs) && realpath("tr_out", out_abs) && getcwd(cwd, sizeof cwd));
+    snprintf(missing, sizeof missing, "%s/no_such_models", cwd);
+    snprintf(want, sizeof want, "{\"models_dirs\":[\"%s\",\"%s\"],\"input_dir\":\"%s\","
+             "\"output_dir\":\"%s\",\"clip_vocab_dir\":\"%s\",\"fp32_text_enc\":true}",
+             in_abs, missing, in_abs, out_abs, out_abs);
+    CHECK_STR(s_of(r, "runtime_options"), want);
+
+    /* a replay's runtime takes them, except what its own command line set (here: output) */
+    sdf_runtime_params q;
+    sdf_runtime_params_init(&q);
+    q.paths.output_dir = "tr_replay";
+    cJSON *keep = NULL;
+    sdf_replay_runtime_options(r, SDF_KEEP_OUTPUT, &q, &keep);
+    REQUIRE(keep);
+    CHECK(q.paths.n_models_dirs == 2);
+    CHECK_STR(q.paths.models_dirs[0], in_abs);
+    CHECK_STR(q.paths.models_dirs[1], missing);
+    CHECK_STR(q.paths.input_dir, in_abs);
+    CHECK_STR(q.paths.output_dir, "tr_replay");
+    CHECK(q.paths.clip_vocab_dir && !strcmp(q.paths.clip_vocab_dir, out_abs));
+    CHECK(q.fp32_text_enc);
+    cJSON_Delete(keep);
+    /* nothing kept: the recorded output folder too; fp32 kept off when the caller set it */
+    sdf_runtime_params_init(&q);
+    sdf_replay_runtime_options(r, SDF_KEEP_FP32_TEXT_ENC | SDF_KEEP_CLIP_VOCAB, &q, &keep);
+    CHECK_STR(q.paths.output_dir, out_abs);
+    CHECK(!q.fp32_text_enc);
+    CHECK(q.paths.clip_vocab_dir == NULL);
+    cJSON_Delete(keep);
+    /* a record without options (schema 1, or damaged JSON) changes nothing */
+    cJSON_ReplaceItemInObject(r, "runtime_options", cJSON_CreateString("{not json"));
+    sdf_runtime_params_init(&q);
+    sdf_replay_runtime_options(r, 0, &q, &keep);
+    CHECK(keep == NULL);
+    CHECK_STR(q.paths.input_dir, "input");
+    CHECK(q.paths.n_models_dirs == 1 && q.paths.clip_vocab_dir == NULL && !q.fp32_text_enc);
+    cJSON_Delete(r);
+}
+
+static void test_migrate_v1(void) {
+    /* a version-1 database: today's schema without runtime_options, with a run in it */
+    fresh_db();
+    write_file("tr_in/n.txt", "40\n");
+    char *v1 = sdf_strdup(sdf_runlog_schema_sql);
+    REQUIRE(v1);
+    char *cut = strstr(v1, "diagnostics   TEXT,"); /* from its comma to the table's end */
+    REQUIRE(cut);
+    cut += strlen("diagnostics   TEXT");
+    char *end = strstr(cut, "\n) STRICT;");
+    REQUIRE(end);
+    memmove(cut, end, strlen(end) + 1);
+    exec_sql(v1);
+    sdf_free(v1);
+    exec_sql("PRAGMA user_version = 1; INSERT INTO runs (id, started_utc, status, api_json, "
+             "api_sha256) VALUES (7, '2026-01-01T00:00:00.000Z', 'succeeded', '{}', '')");
+    CHECK(row_count("SELECT count(*) FROM runs") == 1);
+    CHECK(row_count("SELECT count(*) FROM pragma_table_info('runs') WHERE name = "
+                    "'runtime_options'") == 0);
+    int64_t id = 7;
+    sdf_runtime *rt = NULL;
+    sdf_run_result res;
+    sdf_runlog *rl = NULL;
+    sdf_error e;
+    REQUIRE(sdf_runlog_open(DB, &rl, &e) == SDF_OK);
+    CHECK(row_count("PRAGMA user_version") == 2);
+    cJSON *r = NULL;
+    REQUIRE(sdf_runlog_export(rl, id, &r, &e) == SDF_OK);
+    CHECK_STR(s_of(r, "status"), "succeeded");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(r, "runtime_options")));
+    cJSON_Delete(r);
+    sdf_runlog_close(rl);
+    /* opening again is a no-op; new runs record their options */
+    rt = new_rt();
+    REQUIRE(rt);
+    REQUIRE(run_text(rt, ok_graph, &res) == SDF_OK);
+    REQUIRE(sdf_runlog_export(sdf_runtime_runlog(rt), res.run_id, &r, &e) == SDF_OK);
+    CHECK(strstr(s_of(r, "runtime_options"), "\"fp32_text_enc\":false") != NULL);
+    cJSON_Delete(r);
+    sdf_run_result_deinit(&res);
+    sdf_runtime_free(rt);
+    CHECK(row_count("PRAGMA user_version") == 2);
+}
+
+static void test_unrun_rows(void) {
+    fresh_db();
+    sdf_runtime *rt = new_rt();
+    REQUIRE(rt);
+    sdf_error e;
+    cJSON *r = NULL;
+    /* validation leaves nothing to run: a failed row with the error and the diagnostics */
+    const char *bad = "{\"1\": {\"class_type\": \"WriteNumber\", \"inputs\": {\"value\": [\"7\", 0],"
+                      " \"prefix\": \"x\"}}}";
+    sdf_run_result res;
+    CHECK(run_text(rt, bad, &res) == SDF_ERR_INVALID);
+    CHECK(res.status == SDF_RUN_INVALID);
+    int64_t id = res.run_id;
+    CHECK(id > 0);
+    sdf_run_result_deinit(&res);
+    REQUIRE(sdf_runlog_export(sdf_runtime_runlog(rt), id, &r, &e) == SDF_OK);
+    CHECK_STR(s_of(r, "status"), "failed");
+    CHECKF(strstr(s_of(r, "error"), "the workflow is invalid (1 problem)") != NULL, "%s",
+           s_of(r, "error"));
+    CHECK_STR(s_of(r, "workflow_text"), bad);
+    CHECK_STR(s_of(r, "note"), "a note");
+    CHECK(strlen(s_of(r, "ended_utc")) == 24);
+    cJSON *d = cJSON_Parse(s_of(r, "diagnostics"));
+    const cJSON *ne = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "node_errors"), "1");
+    char *errs = ne ? cJSON_PrintUnformatted(cJSON_GetObjectItem(ne, "errors")) : NULL;
+    CHECKF(errs && strstr(errs, "\"7\"") != NULL, "%s", s_of(r, "diagnostics"));
+    cJSON_free(errs);
+    cJSON_Delete(d);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r, "nodes")) == 0);
+    cJSON_Delete(r);
+
+    /* not JSON at all */
+    const char *junk = "this is not { a workflow";
+    CHECK(run_text(rt, junk, &res) != SDF_OK);
+    CHECK(res.status == SDF_RUN_LOAD_ERROR);
+    id = res.run_id;
+    CHECK(id > 0);
+    sdf_run_result_deinit(&res);
+    REQUIRE(sdf_runlog_export(sdf_runtime_runlog(rt), id, &r, &e) == SDF_OK);
+    CHECK_STR(s_of(r, "status"), "failed");
+    CHECK_STR(s_of(r, "workflow_text"), junk);
+    CHECK(strlen(s_of(r, "error")) > 0);
+    d = cJSON_Parse(s_of(r, "diagnostics"));
+    const cJSON *top = cJSON_GetObjectItem(d, "error");
+    CHECK_STR(s_of(top, "type"), "load_error");
+    CHECK_STR(s_of(top, "message"), s_of(r, "error"));
+    cJSON_Delete(d);
+    cJSON_Delete(r);
+
+    /* a file that is not JSON is logged with its text; a missing file is not logged */
+    write_file("tr_in/junk.json", "[1, 2");
+    sdf_run_params p;
+    sdf_run_params_init(&p);
+    p.path = "tr_in/junk.json";
+    CHECK(sdf_run_workflow(rt, &p, &res, &e) != SDF_OK);
+    id = res.run_id;
+    CHECK(id > 0);
+    sdf_run_result_deinit(&res);
+    REQUIRE(sdf_runlog_export(sdf_runtime_runlog(rt), id, &r, &e) == SDF_OK);
+    CHECK_STR(s_of(r, "source_path"), "tr_in/junk.json");
+    CHECK_STR(s_of(r, "workflow_text"), "[1, 2");
+    CHECK_STR(s_of(r, "status"), "failed");
+    cJSON_Delete(r);
+    int64_t before = row_count("SELECT count(*) FROM runs");
+    p.path = "tr_in/missing.json";
+    CHECK(sdf_run_workflow(rt, &p, &res, &e) != SDF_OK);
+    CHECK(res.run_id == 0);
+    sdf_run_result_deinit(&res);
+    /* validate-only never writes a row */
+    p.path = NULL;
+    p.text = bad;
+    p.len = strlen(bad);
+    p.validate_only = true;
+    CHECK(sdf_run_workflow(rt, &p, &res, &e) == SDF_ERR_INVALID);
+    CHECK(res.run_id == 0);
+    sdf_run_result_deinit(&res);
+    CHECK(row_count("SELECT count(*) FROM runs") == before);
+    sdf_runtime_free(rt);
 }
 
 static int n_report;
@@ -350,6 +543,9 @@ int main(void) {
     RUN(test_failure_rows);
     RUN(test_sigkill_marked_interrupted);
     RUN(test_schema);
+    RUN(test_runtime_options);
+    RUN(test_migrate_v1);
+    RUN(test_unrun_rows);
     RUN(test_replay_verify);
     return test_summary();
 }

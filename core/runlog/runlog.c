@@ -63,48 +63,57 @@ int64_t sdf_proc_start_time(int pid) {
 
 /* ---- schema and migrations ---------------------------------------------------------------- */
 
-/* Migration k brings user_version k-1 to k; each runs in one transaction. */
+/* Migration k brings user_version k-1 to k; each runs in one transaction. A new database
+ * gets the whole current schema (sdf_runlog_schema_sql) and goes straight to the newest version. */
 static const char *const migrations[] = {
-    NULL, /* 1: the full schema (sdf_runlog_schema_sql) */
+    NULL, /* 1: the first schema */
+    "ALTER TABLE runs ADD COLUMN runtime_options TEXT", /* 2: folders and flags of the run */
 };
 
-static sdf_status migrate(sdf_runlog *rl, sdf_error *err) {
+static int user_version(sdf_runlog *rl) {
     sqlite3_stmt *s = NULL;
-    int version = 0;
-    if (sqlite3_prepare_v2(rl->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-        return sdf_runlog_fail_(rl, err, "reading user_version");
-    if (sqlite3_step(s) == SQLITE_ROW) version = sqlite3_column_int(s, 0);
+    int v = -1;
+    if (sqlite3_prepare_v2(rl->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
+    return v;
+}
+
+static sdf_status migrate(sdf_runlog *rl, sdf_error *err) {
+    int version = user_version(rl);
+    if (version < 0) return sdf_runlog_fail_(rl, err, "reading user_version");
     if (version > SDF_RUNLOG_VERSION) {
         sdf_fail(err, SDF_ERR_UNSUPPORTED, "run log schema version %d is newer than this sdflow "
                  "(%d): use a newer sdflow or another --db", version, SDF_RUNLOG_VERSION);
         sdf_error_at_file(err, rl->path);
         return SDF_ERR_UNSUPPORTED;
     }
-    for (int v = version + 1; v <= SDF_RUNLOG_VERSION; v++) {
-        const char *sql = v == 1 ? sdf_runlog_schema_sql : migrations[v - 1];
-        char pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v);
+    while (version < SDF_RUNLOG_VERSION) {
         if (sqlite3_exec(rl->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
             return sdf_runlog_fail_(rl, err, "starting a migration");
         /* another process may have migrated meanwhile */
-        int now = 0;
-        if (sqlite3_prepare_v2(rl->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
-            if (sqlite3_step(s) == SQLITE_ROW) now = sqlite3_column_int(s, 0);
-            sqlite3_finalize(s);
-        }
-        if (now >= v) {
+        int now = user_version(rl);
+        if (now != version) {
             sqlite3_exec(rl->db, "COMMIT", NULL, NULL, NULL);
+            version = now;
+            if (now < 0) return sdf_runlog_fail_(rl, err, "reading user_version");
             continue;
         }
+        int to = version == 0 ? SDF_RUNLOG_VERSION : version + 1;
+        const char *sql = version == 0 ? sdf_runlog_schema_sql : migrations[to - 1];
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", to);
         if (sqlite3_exec(rl->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(rl->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
-            sdf_status st = sdf_runlog_fail_(rl, err, "creating the schema");
+            sdf_status st = sdf_runlog_fail_(rl, err, version ? "migrating the schema"
+                                                              : "creating the schema");
             sqlite3_exec(rl->db, "ROLLBACK", NULL, NULL, NULL);
             return st;
         }
         if (sqlite3_exec(rl->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             return sdf_runlog_fail_(rl, err, "committing a migration");
+        version = to;
     }
     return SDF_OK;
 }
@@ -238,6 +247,7 @@ static void bind_begin(sqlite3_stmt *s, void *p) {
     sqlite3_bind_int(s, i++, r->threads);
     bind_text(s, i++, r->gemm_core);
     bind_text(s, i++, r->diagnostics_json);
+    bind_text(s, i++, r->runtime_options_json);
 }
 
 sdf_status sdf_runlog_begin(sdf_runlog *rl, const sdf_runlog_run *r, int64_t *run_id,
@@ -252,8 +262,9 @@ sdf_status sdf_runlog_begin(sdf_runlog *rl, const sdf_runlog_run *r, int64_t *ru
                            "INSERT INTO runs (sweep_id, started_utc, status, source_path, "
                            "source_format, workflow_text, workflow_ui, api_json, api_sha256, "
                            "overrides, only_targets, tags, note, version, git_rev, host, pid, "
-                           "proc_start, threads, gemm_core, diagnostics) VALUES (?, ?, 'running', "
-                           "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "proc_start, threads, gemm_core, diagnostics, runtime_options) "
+                           "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                           "?, ?, ?, ?, ?)",
                            -1, &s, NULL) != SQLITE_OK) {
         st = sdf_runlog_fail_(rl, err, "recording the run");
     } else {

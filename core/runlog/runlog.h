@@ -24,7 +24,7 @@
 typedef struct sdf_runlog sdf_runlog;
 typedef struct cJSON cJSON;
 
-#define SDF_RUNLOG_VERSION 1
+#define SDF_RUNLOG_VERSION 2
 
 /* Opens (creating and migrating) the database at path. Marks stale runs interrupted. */
 sdf_status sdf_runlog_open(const char *path, sdf_runlog **out, sdf_error *err);
@@ -40,6 +40,7 @@ typedef struct sdf_runlog_run {
     const char *api_json;       /* canonical */
     const char *api_sha256;
     const char *overrides_json, *only_json, *tags_json, *note, *diagnostics_json;
+    const char *runtime_options_json; /* folders and flags (sdflow.c), or NULL */
     const char *version, *git_rev, *gemm_core;
     int         threads;
 } sdf_runlog_run;

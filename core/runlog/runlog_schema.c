@@ -2,9 +2,10 @@
 #include "runlog_int.h"
 
 const char sdf_runlog_schema_sql[] =
-    "-- sdflow run log: schema version 1 (PRAGMA user_version = 1).\n"
+    "-- sdflow run log: schema version 2 (PRAGMA user_version = 2).\n"
     "-- Single source: core/runlog/runlog_schema.c embeds this text (scripts/regen-schema.sh);\n"
-    "-- test_runlog fails when the two differ. Later versions add numbered migrations in runlog.c.\n"
+    "-- test_runlog fails when the two differ. A new database gets this whole text; an older one\n"
+    "-- is brought up to date by the numbered migrations in runlog.c (2: runs.runtime_options).\n"
     "\n"
     "-- One row per run: written as 'running' at start, updated at the end, so a killed process\n"
     "-- leaves evidence; the next sdflow start marks a dead process's row 'interrupted'.\n"
@@ -34,7 +35,9 @@ const char sdf_runlog_schema_sql[] =
     "    gemm_core     TEXT,                 -- OpenBLAS core name (openblas_get_corename)\n"
     "    error         TEXT,\n"
     "    error_node    TEXT,\n"
-    "    diagnostics   TEXT                  -- validation problems and warnings, JSON\n"
+    "    diagnostics   TEXT,                 -- validation problems and warnings, JSON\n"
+    "    runtime_options TEXT                -- JSON {models_dirs, input_dir, output_dir,\n"
+    "                                        --   clip_vocab_dir, fp32_text_enc}; NULL before v2\n"
     ") STRICT;\n"
     "CREATE INDEX runs_status ON runs (status);\n"
     "CREATE INDEX runs_hash ON runs (api_sha256);\n"
