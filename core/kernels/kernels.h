@@ -10,7 +10,7 @@
  *            shapes (never on the thread count), run them with sdf_pool_for (pool may be NULL),
  *            and never reduce across chunks: results are bit-identical for 1 and N threads.
  *            Matrix products go through OpenBLAS cblas_sgemm, each call single-threaded inside a
- *            chunk (sdf_blas_setup() sets OpenBLAS to 1 thread; see ARCHITECTURE-kernels.md).
+ *            chunk (sdf_blas_setup() sets OpenBLAS to 1 thread; see ARCHITECTURE.md, "Kernels, threads and BLAS").
  *            Every chunk sets flush-to-zero / denormals-are-zero on its thread.
  * Memory:    scratch is bounded per chunk (conv im2col works in row blocks, attention in
  *            query/key tiles), allocated with sdf_malloc and freed before returning.
