@@ -1,7 +1,9 @@
 #include "dtype.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "../base/error.h"
@@ -85,6 +87,17 @@ __attribute__((target("avx,f16c"))) static size_t f16_to_f32_f16c(const unsigned
     return i;
 }
 
+/* F16C and AVX present and enabled by the OS (CPUID leaf 1: OSXSAVE, AVX, F16C; XCR0 YMM state).
+ * Written with cpuid.h because clang's __builtin_cpu_supports does not know "f16c". */
+static bool cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    if (!(c & (1u << 27)) || !(c & (1u << 28)) || !(c & (1u << 29))) return false;
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u;
+}
+
 static size_t bf16_to_f32_wide(const unsigned char *p, float *dst, size_t n) {
     /* a shift into the high half; written so the compiler vectorises it */
     uint32_t *d = (uint32_t *)(void *)dst;
@@ -102,7 +115,7 @@ void sdf_convert_to_f32(sdf_dtype t, const void *src, float *dst, size_t n) {
     switch (t) {
     case SDF_DTYPE_F32: memcpy(dst, src, n * 4); break;
     case SDF_DTYPE_F16:
-        if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) done = f16_to_f32_f16c(p, dst, n);
+        if (cpu_has_f16c()) done = f16_to_f32_f16c(p, dst, n);
         for (size_t i = done; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); dst[i] = sdf_f16_to_f32(h); }
         break;
     case SDF_DTYPE_BF16: bf16_to_f32_wide(p, dst, n); break;
