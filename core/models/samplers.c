@@ -1047,8 +1047,9 @@ static sdf_status up_model(unipc *u, const float *x, float t, float *out, sdf_er
     return SDF_OK;
 }
 
-/* Solves the n x n system A y = b (n <= 3) in double by Gaussian elimination. */
-static void solve_small(int n, double A[3][3], double *b, double *y) {
+/* Solves the n x n system A y = b (n <= 4) in double by Gaussian elimination with partial
+ * pivoting; A and b are overwritten. */
+static void solve_small(int n, double A[4][4], double *b, double *y) {
     for (int c = 0; c < n; c++) {
         int p = c;
         for (int r = c + 1; r < n; r++)
@@ -1112,7 +1113,7 @@ static sdf_status up_update(unipc *u, float *x, float **mpl, const float *tpl, i
     if (nd > 0) {
         if (order == 2) rhos_p[0] = 0.5f;
         else {
-            double A[3][3] = {{0}}, bb[3] = {0}, y[3] = {0};
+            double A[4][4] = {{0}}, bb[4] = {0}, y[4] = {0};
             for (int r = 0; r < nd; r++) {
                 for (int c = 0; c < nd; c++) A[r][c] = R[r][c];
                 bb[r] = b[r];
@@ -1124,7 +1125,7 @@ static sdf_status up_update(unipc *u, float *x, float **mpl, const float *tpl, i
     if (use_corrector) {
         if (order == 1) rhos_c[0] = 0.5f;
         else {
-            double A[3][3] = {{0}}, bb[3] = {0}, y[3] = {0};
+            double A[4][4] = {{0}}, bb[4] = {0}, y[4] = {0};
             for (int r = 0; r < order; r++) {
                 for (int c = 0; c < order; c++) A[r][c] = R[r][c];
                 bb[r] = b[r];
@@ -1408,37 +1409,11 @@ static void sa_b_coeffs(float sigma_next, const float *lams, int k, float lam_s,
         }
         ec[i] = acc;
     }
-    double A[3][3] = {{0}}, y[4] = {0};
-    double A4[4][4];
+    double A4[4][4] = {{0}}, rhs[4] = {0}, y[4] = {0};
     for (int r = 0; r < k; r++)
         for (int c = 0; c < k; c++) A4[r][c] = pow((double)lams[c], r);
-    /* Gaussian elimination with partial pivoting on the k x k system (k <= 4) */
-    double rhs[4];
     for (int r = 0; r < k; r++) rhs[r] = ec[r];
-    for (int c = 0; c < k; c++) {
-        int p = c;
-        for (int r = c + 1; r < k; r++)
-            if (fabs(A4[r][c]) > fabs(A4[p][c])) p = r;
-        for (int q = 0; q < k; q++) {
-            double t = A4[c][q];
-            A4[c][q] = A4[p][q];
-            A4[p][q] = t;
-        }
-        double t = rhs[c];
-        rhs[c] = rhs[p];
-        rhs[p] = t;
-        for (int r = c + 1; r < k; r++) {
-            double f = A4[r][c] / A4[c][c];
-            for (int q = c; q < k; q++) A4[r][q] -= f * A4[c][q];
-            rhs[r] -= f * rhs[c];
-        }
-    }
-    for (int r = k - 1; r >= 0; r--) {
-        double acc = rhs[r];
-        for (int q = r + 1; q < k; q++) acc -= A4[r][q] * y[q];
-        y[r] = acc / A4[r][r];
-    }
-    (void)A;
+    solve_small(k, A4, rhs, y);
     float alpha_t = sigma_next * expf(lam_t);
     for (int i = 0; i < k; i++) b[i] = alpha_t * (float)y[i];
 }
