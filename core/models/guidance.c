@@ -64,6 +64,8 @@ struct sdf_guider {
     glist                lists[2]; /* 0 positive, 1 negative */
     float               *acc[2], *cnt[2];
     int                  calls;
+    float               *concat;   /* [B, concat_c, h, w] c_concat, or NULL */
+    int64_t              concat_c;
 };
 
 static void gcond_free(gcond *c) {
@@ -266,7 +268,22 @@ void sdf_guider_free(sdf_guider *g) {
         sdf_free(g->acc[l]);
         sdf_free(g->cnt[l]);
     }
+    sdf_free(g->concat);
     sdf_free(g);
+}
+
+sdf_status sdf_guider_set_concat(sdf_guider *g, const float *concat, int64_t channels,
+                                 sdf_error *err) {
+    sdf_free(g->concat);
+    g->concat = NULL;
+    g->concat_c = 0;
+    if (!concat || channels <= 0) return SDF_OK;
+    size_t n = (size_t)(g->shape[0] * channels * g->shape[2] * g->shape[3]);
+    g->concat = sdf_malloc(sizeof(float) * n);
+    if (!g->concat) return sdf_fail(err, SDF_ERR_NOMEM, "guidance: out of memory");
+    memcpy(g->concat, concat, sizeof(float) * n);
+    g->concat_c = channels;
+    return SDF_OK;
 }
 
 int sdf_guider_model_calls(const sdf_guider *g) { return g ? g->calls : 0; }
@@ -378,7 +395,7 @@ static sdf_status run_batch(sdf_guider *g, run_item *items, const int *idx, int 
                             const float *x, float sigma, sdf_error *err) {
     const int64_t B = g->shape[0], C = g->shape[1], W = g->shape[3];
     const int64_t ah = items[idx[0]].a[0], aw = items[idx[0]].a[1];
-    const int64_t N = (int64_t)k * B;
+    const int64_t N = (int64_t)k * B, CC = g->concat_c;
     size_t plane = (size_t)(ah * aw), per = (size_t)C * plane;
     int64_t T = items[idx[0]].c->context->shape[1], D = items[idx[0]].c->context->shape[2];
     for (int j = 1; j < k; j++) {
@@ -386,9 +403,9 @@ static sdf_status run_batch(sdf_guider *g, run_item *items, const int *idx, int 
         T = T / gcd64(T, t2) * t2;
     }
     sdf_status st = SDF_OK;
-    int64_t xs[4] = {N, C, ah, aw}, cs[3] = {N, T, D};
+    int64_t xs[4] = {N, C, ah, aw}, xcs[4] = {N, C + CC, ah, aw}, cs[3] = {N, T, D};
     sdf_tensor *xin = sdf_tensor_new(SDF_DTYPE_F32, 4, xs, err);
-    sdf_tensor *xc = sdf_tensor_new(SDF_DTYPE_F32, 4, xs, err);
+    sdf_tensor *xc = sdf_tensor_new(SDF_DTYPE_F32, 4, xcs, err);
     sdf_tensor *ctx = sdf_tensor_new(SDF_DTYPE_F32, 3, cs, err);
     float *ts = sdf_malloc(sizeof(float) * (size_t)N);
     float *den = sdf_malloc(sizeof(float) * (size_t)N * per);
@@ -419,7 +436,27 @@ static sdf_status run_batch(sdf_guider *g, run_item *items, const int *idx, int 
         }
     }
     float *xcp = sdf_tensor_f32p(xc);
-    for (size_t q = 0; q < (size_t)N * per; q++) xcp[q] = xp[q] / scale;
+    if (!CC) {
+        for (size_t q = 0; q < (size_t)N * per; q++) xcp[q] = xp[q] / scale;
+    } else {
+        /* _apply_model: cat([calculate_input(x), c_concat], dim=1); c_concat (CONDNoiseShape) is
+         * narrowed to the item's area; the same for cond and uncond items */
+        size_t perc = (size_t)(C + CC) * plane;
+        for (int j = 0; j < k; j++) {
+            const run_item *it = &items[idx[j]];
+            for (int64_t b = 0; b < B; b++) {
+                size_t r = (size_t)(j * B + b);
+                for (size_t q = 0; q < per; q++) xcp[r * perc + q] = xp[r * per + q] / scale;
+                for (int64_t ch = 0; ch < CC; ch++)
+                    for (int64_t y = 0; y < ah; y++)
+                        memcpy(xcp + r * perc + (size_t)(C + ch) * plane + (size_t)(y * aw),
+                               g->concat + ((size_t)(b * CC + ch) * (size_t)g->shape[2] +
+                                            (size_t)(y + it->a[2])) * (size_t)W +
+                                   (size_t)it->a[3],
+                               sizeof(float) * (size_t)aw);
+            }
+        }
+    }
     st = g->apply(g->apply_ctx, xc, ts, ctx, &out, err);
     g->calls++;
     if (st != SDF_OK) goto done;

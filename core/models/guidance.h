@@ -48,6 +48,12 @@ sdf_status sdf_guider_new(const sdf_msampling *ms, sdf_apply_model_fn apply, voi
                           const sdf_conditioning *positive, const sdf_conditioning *negative,
                           double cfg, const int64_t shape[4], sdf_guider **out, sdf_error *err);
 void sdf_guider_free(sdf_guider *g); /* NULL-safe */
+/* c_concat (inpainting models, BaseModel.concat_cond): channels planes per latent batch item,
+ * [B, channels, h, w] floats, copied. Every model call's input becomes
+ * cat([x / sqrt(sigma^2 + 1), c_concat narrowed to the cond's area], dim=1) for cond and uncond
+ * alike. NULL / 0 clears it. */
+sdf_status sdf_guider_set_concat(sdf_guider *g, const float *concat, int64_t channels,
+                                 sdf_error *err);
 /* Number of model calls (batched network evaluations) made so far. */
 int  sdf_guider_model_calls(const sdf_guider *g);
 

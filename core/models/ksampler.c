@@ -45,6 +45,31 @@ sdf_tensor *sdf_prepare_noise_mask(const sdf_tensor *mask, const int64_t shape[4
     return out;
 }
 
+/* BaseModel.concat_cond with set_inpaint's concat_keys ("mask", "masked_image") for the
+ * LATENT path (no concat_mask / concat_latent_image in the conditioning): per batch item
+ * [round(denoise_mask[:, :1]), latent_image] where denoise_mask is the prepared noise mask and
+ * latent_image the process_in'ed sampler latent; without a mask [ones, blank_inpaint_image]
+ * (the latent-space values of a zero pixel image). out: [B, 5, h, w]. */
+static void inpaint_concat(const float *mask, const float *lat, const int64_t shape[4],
+                           float *out) {
+    static const float blank[4] = {0.8223f, -0.6876f, 0.6364f, 0.1380f};
+    const int64_t B = shape[0], C = shape[1];
+    const size_t plane = (size_t)(shape[2] * shape[3]);
+    for (int64_t b = 0; b < B; b++) {
+        float *o = out + (size_t)(b * (C + 1)) * plane;
+        if (mask) {
+            const float *m = mask + (size_t)(b * C) * plane; /* channel 0 */
+            for (size_t q = 0; q < plane; q++) o[q] = rintf(m[q]); /* torch.round: half-even */
+            memcpy(o + plane, lat + (size_t)(b * C) * plane, sizeof(float) * plane * (size_t)C);
+        } else {
+            for (size_t q = 0; q < plane; q++) o[q] = 1.0f;
+            for (int64_t c = 0; c < C; c++)
+                for (size_t q = 0; q < plane; q++)
+                    o[(size_t)(c + 1) * plane + q] = 1.0f * blank[c];
+        }
+    }
+}
+
 static bool all_zero(const float *p, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (p[i] != 0.0f) return false;
@@ -65,10 +90,11 @@ sdf_status sdf_ksample(sdf_model *model, const sdf_latent *latent,
     if (!sdf_sampler_implemented(o->sampler))
         return sdf_fail(err, SDF_ERR_NOT_IMPLEMENTED, "sampler '%s' is not implemented yet",
                         sdf_sampler_names[o->sampler]);
-    if (model->unet.in_channels != 4 && !o->apply)
+    const bool inpaint_model = model->unet.in_channels == 9;
+    if (model->unet.in_channels != 4 && !inpaint_model && !o->apply)
         return sdf_fail(err, SDF_ERR_UNSUPPORTED,
-                        "inpainting UNets (%d input channels) are not supported by the sampler "
-                        "yet", model->unet.in_channels);
+                        "UNets with %d input channels are not supported (4, or 9 for inpainting)",
+                        model->unet.in_channels);
     const int64_t *shape = samples->shape;
     if (shape[1] != 4)
         return sdf_fail(err, SDF_ERR_SHAPE, "latent_image has %lld channels, SD expects 4",
@@ -131,6 +157,17 @@ sdf_status sdf_ksample(sdf_model *model, const sdf_latent *latent,
     st = sdf_guider_new(&ms, o->apply ? o->apply : sdf_unet_apply, o->apply ? o->apply_ctx : &uctx,
                         positive, negative, o->cfg, shape, &g, err);
     if (st != SDF_OK) goto done;
+    if (inpaint_model) {
+        float *cc = sdf_malloc(sizeof(float) * (n / 4 * 5));
+        if (!cc) {
+            st = sdf_fail(err, SDF_ERR_NOMEM, "sampler: out of memory");
+            goto done;
+        }
+        inpaint_concat(mask ? sdf_tensor_f32p(mask) : NULL, lat, shape, cc);
+        st = sdf_guider_set_concat(g, cc, 5, err);
+        sdf_free(cc);
+        if (st != SDF_OK) goto done;
+    }
 
     bool maxd = sdf_ms_max_denoise(&ms, sig[0]);
     sdf_ms_noise_scaling(sig[0], maxd, sdf_tensor_f32p(noise), lat, x, n);

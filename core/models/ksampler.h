@@ -4,6 +4,7 @@
  * Owns:      the whole sampling run of a KSampler / KSamplerAdvanced node: seeded noise
  *            (prepare_noise with batch_index), sigmas (steps, denoise, start/last step),
  *            noise-mask preparation (bilinear to the latent size, channel and batch repeat),
+ *            the inpainting-model c_concat (in_channels 9: [mask, masked latent]),
  *            the latent scale factor (process_in unless the latent is all zeros, process_out on
  *            the result), noise scaling, the guider, KSamplerX0Inpaint, ddim's seed + 1 inpaint
  *            noise, the sampler, and per-step progress / cancellation.
