@@ -497,17 +497,6 @@ static void test_all_samplers_delta(void) {
     for (int k = 0; k < N; k++) z[k] = sinf((float)k) * 2.0f;
     sdf_error err = {0};
     for (int s = 0; s < SDF_N_SAMPLERS; s++) {
-        if (!sdf_sampler_implemented(s)) {
-            float *sg = NULL;
-            int ns = 0;
-            REQUIRE(sdf_ksampler_sigmas(&ms, s, 6, 6, 1.0, &sg, &ns, &err) == SDF_OK);
-            delta_model m = {.z = z, .n = N};
-            sdf_sampler_run run = {.ms = &ms, .n = N, .denoise = delta_denoise, .denoise_ctx = &m,
-                                   .seed = 5};
-            CHECK(sdf_sample(s, &run, sg, ns, x, &err) == SDF_ERR_NOT_IMPLEMENTED);
-            sdf_free(sg);
-            continue;
-        }
         for (int sch = 0; sch < SDF_N_SCHEDULERS; sch++) {
             float *sg = NULL;
             int ns = 0;

@@ -87,9 +87,6 @@ sdf_status sdf_ksample(sdf_model *model, const sdf_latent *latent,
         return sdf_fail(err, SDF_ERR_INVALID, "unknown sampler");
     if (o->scheduler < 0 || o->scheduler >= SDF_N_SCHEDULERS)
         return sdf_fail(err, SDF_ERR_INVALID, "unknown scheduler");
-    if (!sdf_sampler_implemented(o->sampler))
-        return sdf_fail(err, SDF_ERR_NOT_IMPLEMENTED, "sampler '%s' is not implemented yet",
-                        sdf_sampler_names[o->sampler]);
     const bool inpaint_model = model->unet.in_channels == 9;
     if (model->unet.in_channels != 4 && !inpaint_model && !o->apply)
         return sdf_fail(err, SDF_ERR_UNSUPPORTED,

@@ -52,8 +52,6 @@ sdf_status sdf_sample(int sampler, const sdf_sampler_run *r, const float *sigmas
 bool sdf_sampler_uses_default_noise(int sampler);
 /* True for dpmpp_sde / 2m_sde / 3m_sde (Brownian-tree noise in ComfyUI). */
 bool sdf_sampler_uses_brownian(int sampler);
-/* True when sdf_sample implements the sampler (all others return SDF_ERR_NOT_IMPLEMENTED). */
-bool sdf_sampler_implemented(int sampler);
 
 /* Lagrange-basis integral used by lms (exposed for tests): coefficient j of order `order`
  * at step i over t[] (float64 sigmas). */
