@@ -211,6 +211,9 @@ def main():
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--cfg", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--vae-from", default="",
+                    help="take the trained, normalised VAE from this checkpoint (a run of this script with the same "
+                         "seed and VAE settings) instead of training it again")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -232,9 +235,18 @@ def main():
 
     rng = np.random.RandomState(args.seed)
     t0 = time.time()
-    vae_losses = train_vae(net, args, log, rng)
-    stats = normalise_latents(net, rng, log)
-    t_vae = time.time() - t0
+    if args.vae_from:
+        prev = torch.load(args.vae_from)
+        assert prev["vocab"] == vocab and prev["merges"] == merges, "vocabulary differs from --vae-from's run"
+        vae_sd = {k[len("first_stage_model."):]: v for k, v in prev["state_dict"].items()
+                  if k.startswith("first_stage_model.")}
+        net.vae.load_state_dict(vae_sd)
+        vae_losses, stats, t_vae = prev["vae_losses"], prev["latent_stats"], prev["time_vae_s"]
+        log(f"vae from {args.vae_from}: {len(vae_losses)} steps, final rec {np.mean(vae_losses[-100:]):.5f}")
+    else:
+        vae_losses = train_vae(net, args, log, rng)
+        stats = normalise_latents(net, rng, log)
+        t_vae = time.time() - t0
     net.vae.requires_grad_(False)
     net.vae.eval()
     lat, scenes = encode_dataset(net, args, log)
