@@ -2,10 +2,11 @@
  * (tests/test_demo_*.c) and reads the PNGs it writes. Nothing here touches sdflow's library
  * except the PNG reader: the pictures are made only by the CLI, as a user would make them.
  *
- * Owns:      a scratch folder under the build directory (removed at the end unless
+ * Owns:      the models folder (the repository's models/, or $SDF_DEMO_MODELS), a scratch folder under the build directory (removed at the end unless
  *            SDF_DEMO_KEEP=1), one child process per CLI call (fork + execv, stdout/stderr into a
  *            log file in the scratch folder, printed when the call fails), the demo model's
- *            location, and a few timing helpers.
+ *            location, and timing (wall clock, and the CPU time of each call from wait4, which
+ *            load on a shared machine does not inflate).
  * Ownership: demo_png_rgb returns an sdf_malloc'd buffer the caller frees with sdf_free.
  * Threads:   single-threaded test code; functions keep their state in the demo_env they get.
  */
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,6 +52,7 @@ typedef struct demo_env {
     char models[4096];   /* the repository's models/ folder */
     char work[4096];     /* scratch: input/, out/, logs */
     int n_calls;
+    double last_cpu;     /* CPU seconds (user + system) of the last CLI call */
 } demo_env;
 
 static inline double demo_now(void) {
@@ -68,7 +71,9 @@ static inline int demo_file_exists(const char *path) {
 static inline int demo_env_init(demo_env *e, const char *tag) {
     memset(e, 0, sizeof *e);
     snprintf(e->sdflow, sizeof e->sdflow, "%s/sdflow", SDF_BINARY_DIR);
-    snprintf(e->models, sizeof e->models, "%s/models", SDF_SOURCE_DIR);
+    const char *alt = getenv("SDF_DEMO_MODELS"); /* e.g. to judge a candidate checkpoint */
+    if (alt && alt[0]) snprintf(e->models, sizeof e->models, "%s", alt);
+    else snprintf(e->models, sizeof e->models, "%s/models", SDF_SOURCE_DIR);
     char ckpt[4200];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoints/" DEMO_MODEL_FILE, e->models);
     if (!demo_file_exists(ckpt)) {
@@ -149,7 +154,11 @@ static inline int demo_run(demo_env *e, const char *out_sub, const char *const *
         _exit(127);
     }
     int st = 0;
-    if (waitpid(pid, &st, 0) < 0) return -1;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    if (wait4(pid, &st, 0, &ru) < 0) return -1;
+    e->last_cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+                  ru.ru_stime.tv_usec * 1e-6;
     int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     if (rc != 0) {
         fprintf(stderr, "  sdflow exited with %d; command:", rc);
@@ -176,8 +185,10 @@ static inline void demo_out_path(const demo_env *e, const char *out_sub, const c
     snprintf(buf, n, "%s/%s/%s_%05d_.png", e->work, out_sub, prefix, i);
 }
 
-/* Reads a PNG into tightly packed RGB (w*h*3, sdf_malloc'd); NULL (after a message) on error. */
-static inline uint8_t *demo_png_rgb(const char *path, int *w, int *h) {
+/* Reads a PNG into tightly packed RGB (w*h*3, sdf_malloc'd); NULL (after a message) on error.
+ * When text_key is not NULL, *text gets a sdf_malloc'd copy of that text chunk (NULL if absent). */
+static inline uint8_t *demo_png_rgb_text(const char *path, int *w, int *h, const char *text_key,
+                                         char **text) {
     sdf_png_pixels p;
     sdf_error err;
     memset(&p, 0, sizeof p);
@@ -192,8 +203,20 @@ static inline uint8_t *demo_png_rgb(const char *path, int *w, int *h) {
         for (size_t i = 0; i < (size_t)p.width * p.height; i++) memcpy(rgb + i * 3, p.rgba + i * 4, 3);
     *w = (int)p.width;
     *h = (int)p.height;
+    if (text_key && text) {
+        *text = NULL;
+        for (size_t i = 0; i < p.n_texts && !*text; i++) {
+            if (strcmp(p.texts[i].key, text_key)) continue;
+            size_t n = strlen(p.texts[i].value) + 1;
+            if ((*text = sdf_malloc(n))) memcpy(*text, p.texts[i].value, n);
+        }
+    }
     sdf_png_pixels_free(&p);
     return rgb;
+}
+
+static inline uint8_t *demo_png_rgb(const char *path, int *w, int *h) {
+    return demo_png_rgb_text(path, w, h, NULL, NULL);
 }
 
 /* Writes text to <work>/<name>; returns the path in buf. */
