@@ -114,10 +114,13 @@ static inline void demo_env_done(demo_env *e) {
 }
 
 /* Runs `sdflow run <args...>` with the common options appended (models folder, input/output in
- * the scratch folder, no run log, 2 threads). args ends with NULL. out_sub names the output
+ * the scratch folder, no run log, 2 threads). args (any number) ends with NULL. out_sub names the output
  * subfolder. Returns the exit status (or -1); on failure prints the log's tail. */
 static inline int demo_run(demo_env *e, const char *out_sub, const char *const *args) {
-    const char *argv[256];
+    int n_args = 0;
+    while (args[n_args]) n_args++;
+    const char **argv = sdf_calloc((size_t)n_args + 16, sizeof *argv);
+    if (!argv) return -1;
     int n = 0;
     char models[4200], input[4200], output[4200], log[4200];
     snprintf(models, sizeof models, "%s", e->models);
@@ -126,7 +129,7 @@ static inline int demo_run(demo_env *e, const char *out_sub, const char *const *
     snprintf(log, sizeof log, "%s/call%02d.log", e->work, e->n_calls++);
     argv[n++] = e->sdflow;
     argv[n++] = "run";
-    for (int i = 0; args[i] && n < 240; i++) argv[n++] = args[i];
+    for (int i = 0; i < n_args; i++) argv[n++] = args[i];
     argv[n++] = "--models";
     argv[n++] = models;
     argv[n++] = "--input";
@@ -140,7 +143,10 @@ static inline int demo_run(demo_env *e, const char *out_sub, const char *const *
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
-    if (pid < 0) return -1;
+    if (pid < 0) {
+        sdf_free(argv);
+        return -1;
+    }
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) {
@@ -156,7 +162,10 @@ static inline int demo_run(demo_env *e, const char *out_sub, const char *const *
     int st = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
-    if (wait4(pid, &st, 0, &ru) < 0) return -1;
+    if (wait4(pid, &st, 0, &ru) < 0) {
+        sdf_free(argv);
+        return -1;
+    }
     e->last_cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
                   ru.ru_stime.tv_usec * 1e-6;
     int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -176,6 +185,7 @@ static inline int demo_run(demo_env *e, const char *out_sub, const char *const *
             fclose(f);
         }
     }
+    sdf_free(argv);
     return rc;
 }
 

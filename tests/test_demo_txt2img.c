@@ -1,8 +1,10 @@
 /* test_demo_txt2img.c: the demo model draws what held-out captions say (issue 8 §4), through the
  * `sdflow` CLI only. For the held-out cases of models/sdflow-demo-v1-held-out.json (colour /
  * shape / background combinations and two-object pairs never rendered in training) it runs
- * graphs/txt2img.json with --set (demo checkpoint, 128x128 latent -> 64x64 picture, 20 steps,
- * CFG 5, negative prompt "") and --sweep over captions x seeds, once per sampler/scheduler, then
+ * graphs/txt2img.json (one copy per case and seed with node 6's caption and node 3's seed set;
+ * each case has its own seeds 1000+2i and 1001+2i) with --set for the rest (demo checkpoint,
+ * 128x128 latent -> 64x64 picture, 20 steps, CFG 5, negative prompt ""), all files in one
+ * `sdflow run` per sampler/scheduler (the model loads once), then
  * reads every picture with tests/demo_judge.h (= scripts/demo/analyze.py) and scores:
  *   singles: background colour, object colour, nominal position (size and shape are printed);
  *   pairs:   both named colours present (>= 12 px), and their centroids ordered as the relation
@@ -12,11 +14,11 @@
  *
  * Which cases (deterministic subsets, so that CI stays fast; every case is a fixed seed):
  *   default (Release):       every 9th single (18, all positions and both sizes), every 3rd pair
- *                            (6, both relations), seeds 1000 and 1001, 4 sampler/scheduler pairs;
+ *                            (6, both relations), 2 seeds per case, 4 sampler/scheduler pairs;
  *   sanitizer build:         every 33rd single (5), pairs 0 and 9 (one "left", one "above"),
- *                            seed 1000 only, pooled thresholds only (ASan+UBSan runs ~20x
+ *                            one seed per case, pooled thresholds only (ASan+UBSan runs ~20x
  *                            slower: 28 pictures take about a minute and a half);
- *   SDF_DEMO_FULL=1:         all 176 cases, seeds 1000 and 1001, the 4 samplers x {normal,
+ *   SDF_DEMO_FULL=1:         all 176 cases, 2 seeds per case, the 4 samplers x {normal,
  *                            karras} (8 columns), for the model card's table.
  * SDF_DEMO_KEEP=1 keeps the pictures and readings.tsv (one line per picture) in the scratch folder;
  * SDF_DEMO_MODELS=DIR judges the checkpoint in DIR/checkpoints instead of the committed one.
@@ -58,19 +60,30 @@ static int env_rc;
 
 static double pct(int a, int b) { return b ? 100.0 * a / b : 0.0; }
 
-/* Builds the JSON array of captions for --sweep (captions have no quotes or backslashes). */
-static char *caption_array(const int *idx, int n) {
-    size_t cap = 16;
-    for (int i = 0; i < n; i++) cap += strlen(cases.v[idx[i]].caption) + 4;
-    char *s = sdf_malloc(cap);
-    if (!s) return NULL;
-    size_t k = 0;
-    s[k++] = '[';
-    for (int i = 0; i < n; i++) {
-        k += (size_t)snprintf(s + k, cap - k, "%s\"%s\"", i ? "," : "", cases.v[idx[i]].caption);
-    }
-    snprintf(s + k, cap - k, "]");
-    return s;
+/* The seed of picture `slot` (0..n_seeds-1) of held-out case i: every case has its own seeds, so
+ * that accuracy measures the model and not two noise draws shared by all captions (with a
+ * seed shared across captions the background colour of this small model follows the noise). */
+static int case_seed(int i, int slot) { return 1000 + 2 * i + slot; }
+
+/* graphs/txt2img.json with node 6's text and node 3's seed set for one case; the rest comes from
+ * --set on the command line. Returns the path written (sdf_malloc'd) or NULL. */
+static char *write_case_graph(const cJSON *base, int i, int slot) {
+    cJSON *g = cJSON_Duplicate(base, 1);
+    cJSON *in6 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(g, "6"), "inputs");
+    cJSON *in3 = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(g, "3"), "inputs");
+    char *text = NULL, *path = NULL;
+    if (in6 && in3 &&
+        cJSON_ReplaceItemInObjectCaseSensitive(in6, "text", cJSON_CreateString(cases.v[i].caption)) &&
+        cJSON_ReplaceItemInObjectCaseSensitive(in3, "seed", cJSON_CreateNumber(case_seed(i, slot))))
+        text = cJSON_PrintUnformatted(g);
+    cJSON_Delete(g);
+    if (!text) return NULL;
+    char name[64], buf[4400];
+    snprintf(name, sizeof name, "case%03d_s%d.json", i, slot);
+    if (demo_write_file(&env, name, text, buf, sizeof buf) == 0 && (path = sdf_malloc(strlen(buf) + 1)))
+        memcpy(path, buf, strlen(buf) + 1);
+    cJSON_free(text);
+    return path;
 }
 
 static void score_image(const demo_case *c, const uint8_t *rgb, tally *t, FILE *tsv,
@@ -107,40 +120,32 @@ static void score_image(const demo_case *c, const uint8_t *rgb, tally *t, FILE *
     }
 }
 
-/* One sdflow process per sampler/scheduler: captions x seeds in one sweep (the model loads once).
- * The sweep's first axis varies fastest, so picture k is caption k % n, seed k / n. */
-static int run_config(const config *cf, const int *idx, int n, const int *seeds, int n_seeds,
-                      tally *t, FILE *tsv) {
-    char graph[4096], prefix[128], sets[8][160], seedlist[128] = "";
-    snprintf(graph, sizeof graph, "%s/graphs/txt2img.json", SDF_SOURCE_DIR);
+/* One sdflow process per sampler/scheduler, given every case's graph file (the model loads once,
+ * the prompt encodings are cached); picture k is that of file k. */
+static int run_config(const config *cf, char *const *files, const int *file_case,
+                      const int *file_seed, int n_files, tally *t, FILE *tsv) {
+    char prefix[128], sets[8][160];
     snprintf(prefix, sizeof prefix, "%s_%s", cf->sampler, cf->scheduler);
-    for (int s = 0; s < n_seeds; s++)
-        snprintf(seedlist + strlen(seedlist), sizeof seedlist - strlen(seedlist), "%s%d",
-                 s ? "," : "", seeds[s]);
     snprintf(sets[0], sizeof sets[0], "4.ckpt_name=%s", DEMO_MODEL_FILE);
     snprintf(sets[1], sizeof sets[1], "3.sampler_name=%s", cf->sampler);
     snprintf(sets[2], sizeof sets[2], "3.scheduler=%s", cf->scheduler);
     snprintf(sets[3], sizeof sets[3], "9.filename_prefix=%s", prefix);
-    char *caps = caption_array(idx, n);
-    char sweep_text[64 * 1024], sweep_seed[160];
-    if (!caps || strlen(caps) + 16 > sizeof sweep_text) {
-        sdf_free(caps);
-        return -1;
-    }
-    snprintf(sweep_text, sizeof sweep_text, "6.text=%s", caps);
-    sdf_free(caps);
-    snprintf(sweep_seed, sizeof sweep_seed, "3.seed=%s", seedlist);
-    const char *args[] = {graph, "--set", sets[0], "--set", sets[1], "--set", sets[2],
-                          "--set", sets[3], "--set", "5.width=128", "--set", "5.height=128",
-                          "--set", "3.steps=20", "--set", "3.cfg=5", "--set", "3.denoise=1",
-                          "--set", "7.text=", "--sweep", sweep_text, "--sweep", sweep_seed, NULL};
+    const char *opts[] = {"--set", sets[0], "--set", sets[1], "--set", sets[2], "--set", sets[3],
+                          "--set", "5.width=128", "--set", "5.height=128", "--set", "3.steps=20",
+                          "--set", "3.cfg=5", "--set", "3.denoise=1", "--set", "7.text=", NULL};
+    int n_opts = (int)(sizeof opts / sizeof *opts) - 1;
+    const char **args = sdf_calloc((size_t)(n_files + n_opts + 1), sizeof *args);
+    if (!args) return -1;
+    for (int k = 0; k < n_files; k++) args[k] = files[k];
+    for (int k = 0; k < n_opts; k++) args[n_files + k] = opts[k];
     double t0 = demo_now();
     int rc = demo_run(&env, "txt2img", args);
+    sdf_free(args);
     t->seconds += demo_now() - t0;
     t->cpu += env.last_cpu;
     if (rc != 0) return -1;
     int missing = 0;
-    for (int k = 0; k < n * n_seeds; k++) {
+    for (int k = 0; k < n_files; k++) {
         char path[4400];
         demo_out_path(&env, "txt2img", prefix, k + 1, path, sizeof path);
         int w = 0, h = 0;
@@ -148,21 +153,21 @@ static int run_config(const config *cf, const int *idx, int n, const int *seeds,
         uint8_t *rgb = demo_png_rgb_text(path, &w, &h, "parameters", &params);
         /* the picture is the one of this caption and seed (its A1111 "parameters" text: the
            prompt on the first line, then "..., Seed: N, ...") */
-        const char *cap = cases.v[idx[k % n]].caption;
+        const char *cap = cases.v[file_case[k]].caption;
         char seed_txt[32];
-        snprintf(seed_txt, sizeof seed_txt, "Seed: %d,", seeds[k / n]);
+        snprintf(seed_txt, sizeof seed_txt, "Seed: %d,", file_seed[k]);
         int match = params && !strncmp(params, cap, strlen(cap)) && params[strlen(cap)] == '\n' &&
                     strstr(params, seed_txt);
         sdf_free(params);
         if (!rgb || w != 64 || h != 64 || !match) {
             fprintf(stderr, "  %s: missing, not 64x64 (%dx%d) or not of \"%s\" seed %d\n", path, w,
-                    h, cap, seeds[k / n]);
+                    h, cap, file_seed[k]);
             missing++;
             sdf_free(rgb);
             continue;
         }
         t->images++;
-        score_image(&cases.v[idx[k % n]], rgb, t, tsv, cf, seeds[k / n]);
+        score_image(&cases.v[file_case[k]], rgb, t, tsv, cf, file_seed[k]);
         sdf_free(rgb);
     }
     return missing ? -1 : 0;
@@ -217,7 +222,7 @@ static void test_held_out_accuracy(void) {
                                  {"euler_ancestral", "normal"}, {"euler_ancestral", "karras"}};
     const config *cfg = full ? all : quick;
     int n_cfg = full ? 8 : 4;
-    int seeds[2] = {1000, 1001}, n_seeds = (DEMO_SANITIZED && !full) ? 1 : 2;
+    int n_seeds = (DEMO_SANITIZED && !full) ? 1 : 2;
     int single_stride = full ? 1 : DEMO_SANITIZED ? 33 : 9;
     int *idx = sdf_calloc((size_t)cases.n, sizeof *idx);
     REQUIRE(idx);
@@ -234,21 +239,49 @@ static void test_held_out_accuracy(void) {
     fprintf(stderr, "  %s: %d of %d held-out cases x %d seed(s) x %d sampler/scheduler pairs\n",
             full ? "full (SDF_DEMO_FULL=1)" : DEMO_SANITIZED ? "sanitizer subset" : "CI subset", n,
             cases.n, n_seeds, n_cfg);
+    /* one graph file per case and seed: graphs/txt2img.json with that caption and seed */
+    char graph[4400];
+    snprintf(graph, sizeof graph, "%s/graphs/txt2img.json", SDF_SOURCE_DIR);
+    FILE *gf = fopen(graph, "rb");
+    REQUIRE(gf);
+    static char gtext[1 << 16];
+    size_t gl = fread(gtext, 1, sizeof gtext - 1, gf);
+    fclose(gf);
+    gtext[gl] = 0;
+    cJSON *base = cJSON_Parse(gtext);
+    REQUIRE(base);
+    int n_files = n * n_seeds;
+    char **files = sdf_calloc((size_t)n_files, sizeof *files);
+    int *file_case = sdf_calloc((size_t)n_files, sizeof *file_case);
+    int *file_seed = sdf_calloc((size_t)n_files, sizeof *file_seed);
+    REQUIRE(files && file_case && file_seed);
+    int ok_files = 1;
+    for (int s = 0, k = 0; s < n_seeds; s++)
+        for (int j = 0; j < n; j++, k++) {
+            file_case[k] = idx[j];
+            file_seed[k] = case_seed(idx[j], s);
+            ok_files &= (files[k] = write_case_graph(base, idx[j], s)) != NULL;
+        }
+    cJSON_Delete(base);
+    CHECK(ok_files);
     char tsvp[4400];
     snprintf(tsvp, sizeof tsvp, "%s/readings.tsv", env.work);
     FILE *tsv = fopen(tsvp, "w");
     tally t[8], sum;
     memset(t, 0, sizeof t);
     memset(&sum, 0, sizeof sum);
-    for (int c = 0; c < n_cfg; c++) {
-        CHECKF(run_config(&cfg[c], idx, n, seeds, n_seeds, &t[c], tsv) == 0, "%s/%s run failed",
-               cfg[c].sampler, cfg[c].scheduler);
+    for (int c = 0; c < n_cfg && ok_files; c++) {
+        CHECKF(run_config(&cfg[c], files, file_case, file_seed, n_files, &t[c], tsv) == 0,
+               "%s/%s run failed", cfg[c].sampler, cfg[c].scheduler);
         tally_add(&sum, &t[c]);
     }
     if (tsv) fclose(tsv);
-    printf("\nHeld-out accuracy through the sdflow CLI (%d-case %s, seeds", n,
-           full ? "full set" : "subset");
-    for (int s = 0; s < n_seeds; s++) printf(" %d", seeds[s]);
+    for (int k = 0; k < n_files; k++) sdf_free(files[k]);
+    sdf_free(files);
+    sdf_free(file_case);
+    sdf_free(file_seed);
+    printf("\nHeld-out accuracy through the sdflow CLI (%d-case %s, %d seed(s) per case: case i "
+           "has 1000+2i%s", n, full ? "full set" : "subset", n_seeds, n_seeds > 1 ? ", 1001+2i" : "");
     printf("; 20 steps, CFG 5, 64x64, 2 threads; s/picture: wall clock and CPU time of the "
            "sdflow process, model load included)\n\n");
     print_header();
