@@ -7,9 +7,14 @@
  *             less than I2I_MAX_SHIFT px;
  *   inpaint:  the same picture with a transparent 24x24 box on the right (LoadImage's mask)
  *             through graphs/inpaint.json (VAEEncodeForInpaint, denoise 1) with the prompt
- *             "a green square": the commonest class inside the box is green; outside the box
+ *             INP_PROMPT (a green square where the box is): the commonest class inside the box
+ *             is green; outside the box
  *             grown by INP_MARGIN px, the mean absolute difference (0..255, over RGB) from a VAE
- *             round trip of the input (VAEEncode -> VAEDecode through the CLI) is below INP_TOL;
+ *             round trip of the input (VAEEncode -> VAEDecode through the CLI) is below INP_TOL
+ *             and most pixels keep the round trip's palette class; and the sampled latent equals
+ *             the encoded one there (KSampler's and VAEEncodeForInpaint's outputs, written by
+ *             --save-intermediates): the pixel difference outside comes only from the decoder,
+ *             whose GroupNorm and mid-block attention see the whole latent, box included;
  *   LoRA:     when models/loras/sdflow-demo-teal.safetensors exists, "a teal circle on a white
  *             background" with LoraLoader (strength 1) draws a teal object (teal [0,128,128]
  *             added to the palette) and the same prompt without the LoRA does not; when the file
@@ -21,6 +26,7 @@
 #include <string.h>
 
 #include "../core/base/alloc.h"
+#include "../core/io/safetensors.h"
 #include "demo_cli.h"
 #include "demo_judge.h"
 #include "testing.h"
@@ -29,8 +35,12 @@
 #define I2I_MAX_SHIFT 3.0   /* px, centroid of the img2img output vs the input's */
 #define INP_MARGIN 8        /* px around the box excluded from the outside measure */
 #define INP_TOL 6.0         /* mean |output - VAE round trip| outside, 0..255 scale */
+#define INP_MIN_AGREE 0.9   /* outside pixels with the round trip's palette class */
 #define INP_MIN_GREEN 2     /* of INP_SEEDS inpainted pictures with a green box */
 #define INP_SEEDS 3
+/* The box is where a large square "on the right" is drawn (centre 48,32, side 22 px); with the
+ * bare "a green square" the model puts the square anywhere and the box keeps only background. */
+#define INP_PROMPT "a large green square on the right on a blue background"
 #define LORA_SEEDS 4
 #define LORA_MIN_WITH 3     /* of LORA_SEEDS pictures with a teal object when the LoRA is on */
 #define LORA_MAX_WITHOUT 0  /* ... and without it */
@@ -124,6 +134,57 @@ static double mean_abs_outside(const uint8_t *a, const uint8_t *b, int margin, i
     return n ? s / (3.0 * n) : 0;
 }
 
+/* max |a - b| of the "samples" latents [1,4,16,16] of two saved node outputs over the cells
+ * outside the grown box; -1 when a file or tensor is missing or malformed. */
+static double latent_outside_diff(const char *pa, const char *pb) {
+    sdf_error err;
+    sdf_st_file *fa = NULL, *fb = NULL;
+    double worst = -1;
+    if (sdf_st_open(pa, &fa, &err) != SDF_OK || sdf_st_open(pb, &fb, &err) != SDF_OK) {
+        fprintf(stderr, "  cannot open %s / %s\n", pa, pb);
+        goto done;
+    }
+    const sdf_st_entry *ea = sdf_st_find(fa, "samples"), *eb = sdf_st_find(fb, "samples");
+    if (!ea || !eb || ea->dtype != SDF_DTYPE_F32 || eb->dtype != SDF_DTYPE_F32 || ea->ndim != 4 ||
+        eb->ndim != 4 || ea->nbytes != eb->nbytes || ea->shape[1] != 4 || ea->shape[2] != H / 4 ||
+        ea->shape[3] != W / 4) {
+        fprintf(stderr, "  unexpected latents in %s / %s\n", pa, pb);
+        goto done;
+    }
+    const float *a = sdf_st_data(fa, ea), *b = sdf_st_data(fb, eb);
+    worst = 0;
+    for (int c = 0; c < 4; c++)
+        for (int y = 0; y < H / 4; y++)
+            for (int x = 0; x < W / 4; x++) {
+                int x0 = 4 * x, y0 = 4 * y; /* the cell's pixels x0..x0+3, y0..y0+3 */
+                int touches = x0 + 3 >= BOX_X0 - INP_MARGIN && x0 < BOX_X1 + INP_MARGIN &&
+                              y0 + 3 >= BOX_Y0 - INP_MARGIN && y0 < BOX_Y1 + INP_MARGIN;
+                if (touches) continue;
+                size_t i = ((size_t)c * (H / 4) + y) * (W / 4) + x;
+                double d = fabs((double)a[i] - b[i]);
+                if (!(d <= worst)) worst = d;
+            }
+done:
+    sdf_st_close(fa);
+    sdf_st_close(fb);
+    return worst;
+}
+
+/* Fraction of pixels outside the grown box whose palette class is the same in a and b. */
+static double class_agreement_outside(const uint8_t *a, const uint8_t *b) {
+    int same = 0, n = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            if (x >= BOX_X0 - INP_MARGIN && x < BOX_X1 + INP_MARGIN && y >= BOX_Y0 - INP_MARGIN &&
+                y < BOX_Y1 + INP_MARGIN)
+                continue;
+            const uint8_t *pa = a + (y * W + x) * 3, *pb = b + (y * W + x) * 3;
+            same += demo_classify_pixel(&pal, pa) == demo_classify_pixel(&pal, pb);
+            n++;
+        }
+    return n ? (double)same / n : 0;
+}
+
 static void test_inpaint_green_square(void) {
     if (!skip_or_require()) return;
     /* RGBA input: the scene, alpha 0 over the box (LoadImage's mask = 1 - alpha) */
@@ -159,16 +220,28 @@ static void test_inpaint_green_square(void) {
     fprintf(stderr, "  VAE round trip vs input outside the box (+%d px, %d px): mean |d| %.2f\n",
             INP_MARGIN, n_out, rt_err);
 
-    char graph[4096], ckpt[256], seeds[64];
+    char graph[4096], ckpt[256], seeds[64], inp_text[256], inter[4400];
+    snprintf(inter, sizeof inter, "%s/inter", env.work);
     snprintf(graph, sizeof graph, "%s/graphs/inpaint.json", SDF_SOURCE_DIR);
+    snprintf(inp_text, sizeof inp_text, "6.text=%s", INP_PROMPT);
     snprintf(ckpt, sizeof ckpt, "4.ckpt_name=%s", DEMO_MODEL_FILE);
     snprintf(seeds, sizeof seeds, "3.seed=1..%d", INP_SEEDS);
     /* the graph's own sampler (euler_ancestral / normal, denoise 1, grow_mask_by 6) */
     const char *args[] = {graph, "--set", ckpt, "--set", "10.image=inp_in.png", "--set",
-                          "6.text=a green square", "--set", "7.text=", "--set", "3.cfg=5",
+                          inp_text, "--set", "7.text=", "--set", "3.cfg=5",
                           "--set", "3.steps=20", "--set", "9.filename_prefix=inp", "--sweep",
-                          seeds, NULL};
+                          seeds, "--save-intermediates", inter, NULL};
     REQUIRE(demo_run(&env, "edit", args) == 0);
+    /* the sampler kept the latent outside the (grown) mask: KSampler's output (node 3, last seed)
+       equals VAEEncodeForInpaint's latent (node 11) on every latent cell whose 4x4 pixels lie
+       outside the box grown by INP_MARGIN */
+    char p3[4400], p11[4400];
+    snprintf(p3, sizeof p3, "%s/3.0.safetensors", inter);
+    snprintf(p11, sizeof p11, "%s/11.0.safetensors", inter);
+    double lat_err = latent_outside_diff(p3, p11);
+    fprintf(stderr, "  inpaint latent outside the box (+%d px): max |sampled - encoded| %.3g\n",
+            INP_MARGIN, lat_err);
+    CHECKF(lat_err >= 0 && lat_err <= 1e-5, "outside latent changed by %.3g", lat_err);
     int green = 0;
     const int gi = demo_color_index(&pal, "green");
     for (int k = 0; k < INP_SEEDS; k++) {
@@ -192,9 +265,13 @@ static void test_inpaint_green_square(void) {
         double err_in = mean_abs_outside(rgb, scene, INP_MARGIN, &n_out);
         demo_reading r;
         demo_analyze(&pal, cls, W, H, NULL, &r);
+        double agree = class_agreement_outside(rgb, round);
         fprintf(stderr, "  inpaint seed %d: box dominant %s (%d of %d px green), outside: "
-                "|out - round trip| %.2f, |out - input| %.2f; whole picture bg %s\n", k + 1,
-                pal.name[dom], cnt[gi], n_box, err, err_in, pal.name[r.bg]);
+                "|out - round trip| %.2f, |out - input| %.2f, same class as round trip %.1f %%; "
+                "whole picture bg %s\n", k + 1, pal.name[dom], cnt[gi], n_box, err, err_in,
+                100 * agree, pal.name[r.bg]);
+        CHECKF(agree >= INP_MIN_AGREE, "seed %d: %.1f %% of outside pixels keep their class", k + 1,
+               100 * agree);
         green += dom == gi;
         CHECKF(err <= INP_TOL, "seed %d: outside differs from the VAE round trip by %.2f", k + 1,
                err);
