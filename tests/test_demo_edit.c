@@ -31,19 +31,29 @@
 #include "demo_judge.h"
 #include "testing.h"
 
-/* ---- thresholds, measured on the committed model (see the report in models/README.md) -------- */
-#define I2I_MAX_SHIFT 3.0   /* px, centroid of the img2img output vs the input's */
-#define INP_MARGIN 8        /* px around the box excluded from the outside measure */
-#define INP_TOL 6.0         /* mean |output - VAE round trip| outside, 0..255 scale */
-#define INP_MIN_AGREE 0.9   /* outside pixels with the round trip's palette class */
-#define INP_MIN_GREEN 2     /* of INP_SEEDS inpainted pictures with a green box */
+/* ---- thresholds, measured on the committed model (sha256 c9b4a5e7..., run3) with a margin -----
+ * img2img: centroid shift 0.0-1.2 px over the 4 pictures, colours kept in all;
+ * inpaint:  box 96.5-97.7 % green in all 3 seeds; outside |output - round trip| 7.5-9.3 (the round
+ *           trip itself is 5.35 from the input), 97.9-98.4 % of outside pixels keep the round
+ *           trip's class; outside latent kept to 4.8e-7. */
+#define I2I_MAX_SHIFT 3.0     /* px, centroid of the img2img output vs the input's */
+#define INP_MARGIN 8          /* px around the box excluded from the outside measures */
+#define INP_TOL 12.0          /* mean |output - VAE round trip| outside, 0..255 scale */
+#define INP_MIN_AGREE 0.95    /* outside pixels with the round trip's palette class */
 #define INP_SEEDS 3
+#define INP_MIN_GREEN 3       /* of INP_SEEDS inpainted pictures whose box is mostly green */
+#define INP_GREEN_FRAC 0.80   /* "mostly green": this fraction of the box's pixels */
 /* The box is where a large square "on the right" is drawn (centre 48,32, side 22 px); with the
  * bare "a green square" the model puts the square anywhere and the box keeps only background. */
 #define INP_PROMPT "a large green square on the right on a blue background"
-#define LORA_SEEDS 4
-#define LORA_MIN_WITH 3     /* of LORA_SEEDS pictures with a teal object when the LoRA is on */
-#define LORA_MAX_WITHOUT 0  /* ... and without it */
+/* LoRA: NOT measured on the committed pair (no teal LoRA trained on this model existed when this
+ * was written; a development LoRA trained on an earlier base drew 1 teal object in 4 with it):
+ * the requirement as stated (a majority of mostly-teal objects with the LoRA, at most one teal
+ * object without); revisit with the committed LoRA's numbers. */
+#define LORA_SEEDS 6
+#define LORA_MIN_WITH 4       /* of LORA_SEEDS pictures whose object is teal and >= half of the
+                                 foreground teal, LoRA on */
+#define LORA_MAX_WITHOUT 1    /* ... with a teal object, LoRA off */
 
 #define W 64
 #define H 64
@@ -272,12 +282,12 @@ static void test_inpaint_green_square(void) {
                 100 * agree, pal.name[r.bg]);
         CHECKF(agree >= INP_MIN_AGREE, "seed %d: %.1f %% of outside pixels keep their class", k + 1,
                100 * agree);
-        green += dom == gi;
+        green += dom == gi && cnt[gi] >= INP_GREEN_FRAC * n_box;
         CHECKF(err <= INP_TOL, "seed %d: outside differs from the VAE round trip by %.2f", k + 1,
                err);
         sdf_free(rgb);
     }
-    CHECKF(green >= INP_MIN_GREEN, "%d of %d inpainted boxes green", green, INP_SEEDS);
+    CHECKF(green >= INP_MIN_GREEN, "%d of %d inpainted boxes mostly green", green, INP_SEEDS);
     sdf_free(round);
 }
 
