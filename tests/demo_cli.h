@@ -2,11 +2,11 @@
  * (tests/test_demo_*.c) and reads the PNGs it writes. Nothing here touches sdflow's library
  * except the PNG reader: the pictures are made only by the CLI, as a user would make them.
  *
- * Owns:      the models folder (the repository's models/, or $SDF_DEMO_MODELS), a scratch folder under the build directory (removed at the end unless
- *            SDF_DEMO_KEEP=1), one child process per CLI call (fork + execv, stdout/stderr into a
- *            log file in the scratch folder, printed when the call fails), the demo model's
- *            location, and timing (wall clock, and the CPU time of each call from wait4, which
- *            load on a shared machine does not inflate).
+ * Owns:      the models folder (the repository's models/, or $SDF_DEMO_MODELS), a scratch
+ *            folder under the build directory (removed at the end unless SDF_DEMO_KEEP=1), one
+ *            child process per CLI call (fork + execv, stdout/stderr into a log file in the
+ *            scratch folder, printed when the call fails), and timing (wall clock, and the CPU
+ *            time of each call from wait4, which load on a shared machine does not inflate).
  * Ownership: demo_png_rgb returns an sdf_malloc'd buffer the caller frees with sdf_free.
  * Threads:   single-threaded test code; functions keep their state in the demo_env they get.
  */

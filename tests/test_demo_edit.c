@@ -137,7 +137,8 @@ static double mean_abs_outside(const uint8_t *a, const uint8_t *b, int margin, i
             if (x >= BOX_X0 - margin && x < BOX_X1 + margin && y >= BOX_Y0 - margin &&
                 y < BOX_Y1 + margin)
                 continue;
-            for (int c = 0; c < 3; c++) s += fabs((double)a[(y * W + x) * 3 + c] - b[(y * W + x) * 3 + c]);
+            const uint8_t *pa = a + (y * W + x) * 3, *pb = b + (y * W + x) * 3;
+            for (int c = 0; c < 3; c++) s += fabs((double)pa[c] - pb[c]);
             n++;
         }
     *n_out = n;

@@ -15,9 +15,12 @@
  * Which cases (deterministic subsets, so that CI stays fast; every case is a fixed seed):
  *   default (Release):       every 9th single (18, all positions and both sizes), every 3rd pair
  *                            (6, both relations), 2 seeds per case, 4 sampler/scheduler pairs;
- *   sanitizer build:         every 33rd single (5), pairs 0 and 9 (one "left", one "above"),
- *                            one seed per case, pooled thresholds only (ASan+UBSan runs ~20x
- *                            slower: 28 pictures take about a minute and a half);
+ *   sanitizer build:         every 33rd single (5, positions left/right/bottom/centre, both
+ *                            sizes) and pair 0, one seed per case; asserts the pooled single
+ *                            thresholds only (pairs printed: 4 pictures measure nothing).
+ *                            ASan+UBSan runs ~20x slower (3 CPU s a picture): 24 pictures,
+ *                            about a minute and a half. The pictures are bit-identical to the
+ *                            Release build's for the same case and seed;
  *   SDF_DEMO_FULL=1:         all 176 cases, 2 seeds per case, the 4 samplers x {normal,
  *                            karras} (8 columns), for the model card's table.
  * SDF_DEMO_KEEP=1 keeps the pictures and readings.tsv (one line per picture) in the scratch folder;
@@ -217,8 +220,7 @@ static void print_row(const char *a, const char *b, const tally *t) {
 static void check_at_least(const char *what, const char *who, int a, int b, double th) {
     double f = b ? (double)a / b : 0.0;
     if (th == TH_OFF) {
-        fprintf(stderr, "  %s %s: %d/%d = %.1f %% (not asserted: at chance for this model)\n",
-                who, what, a, b, 100 * f);
+        fprintf(stderr, "  %s %s: %d/%d = %.1f %% (not asserted)\n", who, what, a, b, 100 * f);
         return;
     }
     CHECKF(b > 0 && f >= th, "%s %s: %d/%d = %.1f %% < threshold %.0f %%", who, what, a, b,
@@ -245,7 +247,7 @@ static void test_held_out_accuracy(void) {
         if (!cases.v[i].pair) {
             if (si++ % single_stride == 0) idx[n++] = i;
         } else {
-            int keep = full ? 1 : DEMO_SANITIZED ? (pi == 0 || pi == 9) : (pi % 3 == 0);
+            int keep = full ? 1 : DEMO_SANITIZED ? (pi == 0) : (pi % 3 == 0);
             pi++;
             if (keep) idx[n++] = i;
         }
@@ -306,8 +308,12 @@ static void test_held_out_accuracy(void) {
     check_at_least("background", "all", sum.bg, sum.singles, TH_BG);
     check_at_least("object colour", "all", sum.color, sum.singles, TH_COLOR);
     check_at_least("position", "all", sum.pos, sum.singles, TH_POS);
-    check_at_least("pairs: both colours", "all", sum.both, sum.pairs, TH_PAIR_BOTH);
-    check_at_least("pairs: relation", "all", sum.rel, sum.pairs, TH_PAIR_REL);
+    /* a sanitizer run draws one pair per sampler: too few to measure, printed only */
+    const int pairs_asserted = !(DEMO_SANITIZED && !full);
+    check_at_least("pairs: both colours", "all", sum.both, sum.pairs,
+                   pairs_asserted ? TH_PAIR_BOTH : TH_OFF);
+    check_at_least("pairs: relation", "all", sum.rel, sum.pairs,
+                   pairs_asserted ? TH_PAIR_REL : TH_OFF);
     for (int c = 0; c < n_cfg && !(DEMO_SANITIZED && !full); c++) {
         char who[64];
         snprintf(who, sizeof who, "%s/%s", cfg[c].sampler, cfg[c].scheduler);
