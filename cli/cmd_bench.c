@@ -523,7 +523,10 @@ int sdf_cmd_bench(int argc, char **argv) {
             status = 1;
             break;
         }
-        sdf_tensor *x = sdf_tensor_f32(&err, 4, 2, 4, L, L), *ctx = sdf_tensor_f32(&err, 3, 2, 77, 768);
+        /* the model's own channel counts: 9-channel inpainting UNets, SD2's 1024-wide context,
+         * the demo model's 64 */
+        sdf_tensor *x = sdf_tensor_f32(&err, 4, 2, (int64_t)model->unet.in_channels, L, L);
+        sdf_tensor *ctx = sdf_tensor_f32(&err, 3, 2, 77, (int64_t)model->unet.context_dim);
         if (!x || !ctx) {
             status = 1;
             break;
@@ -608,7 +611,8 @@ int sdf_cmd_bench(int argc, char **argv) {
     double clip_s = 0, clip_rss = 0;
     if (!status && clip) {
         int32_t ids[77];
-        for (int i = 0; i < 77; i++) ids[i] = i == 0 ? 49406 : i < 12 ? 320 + i * 37 : 49407;
+        const int bos = clip->cfg.vocab - 2, eos = clip->cfg.vocab - 1; /* CLIP's layout */
+        for (int i = 0; i < 77; i++) ids[i] = i == 0 ? bos : i < 12 ? (320 + i * 37) % bos : eos;
         float *hid = sdf_malloc((size_t)(77 * clip->cfg.width) * 4);
         float *pooled = sdf_malloc((size_t)clip->cfg.width * 4);
         openblas_set_num_threads(threads); /* the CLIP encoder threads inside OpenBLAS */

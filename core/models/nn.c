@@ -6,8 +6,8 @@
 
 #include "../base/alloc.h"
 
-void sdf_nn_params_init(sdf_nn_params *p, sdf_wstore *w, bool keep_f32, sdf_error *err) {
-    *p = (sdf_nn_params){.w = w, .err = err, .st = SDF_OK, .keep_f32 = keep_f32};
+void sdf_nn_params_init(sdf_nn_params *p, sdf_wstore *w, sdf_error *err) {
+    *p = (sdf_nn_params){.w = w, .err = err, .st = SDF_OK};
     pthread_mutex_init(&p->scratch.mu, NULL);
 }
 
@@ -66,7 +66,7 @@ const float *sdf_nn_get(sdf_nn_params *p, int64_t numel, const char *fmt, ...) {
     return sdf_tensor_f32p(t);
 }
 
-/* Matrices below this many elements are converted once whatever keep_f32 says. */
+/* Matrices below this many elements are converted once. */
 #define HALF_MIN_NUMEL 16384
 
 /* A conv/linear weight: kept in its stored f16/bf16 form when large, else f32 (sdf_nn_get). */
@@ -76,7 +76,7 @@ static sdf_nn_weight get_weight(sdf_nn_params *p, const char *prefix) {
     char name[256];
     snprintf(name, sizeof name, "%s.weight", prefix);
     sdf_wstore_info info;
-    if (!p->keep_f32 && sdf_wstore_info_of(p->w, name, &info) &&
+    if (sdf_wstore_info_of(p->w, name, &info) &&
         (info.dtype == SDF_DTYPE_F16 || info.dtype == SDF_DTYPE_BF16)) {
         int64_t numel = 1;
         for (int i = 0; i < info.ndim; i++) numel *= info.shape[i];

@@ -8,8 +8,9 @@
  *            network's scratch buffer at each use, in parallel on the pool, just before the GEMM.
  *            The conversion is exact, so results are bit-identical to converting once; it costs
  *            a pass over the weights per forward and saves the f32 copy (3.4 GB for SD1.5) and
- *            the time to fault it in. Pass keep_f32 to sdf_nn_params_init to convert once
- *            instead. Biases, norms and small matrices are always converted once.
+ *            the time to fault it in; measured, the per-use pass costs less than the page faults
+ *            it replaces even over many steps (README, benchmarks). Biases, norms and small
+ *            matrices are converted once.
  * Ownership: forward functions return NEW buffers from sdf_malloc_aligned (NULL on OOM); inputs
  *            are borrowed.
  * Threads:   prepared layers are read-only; forwards on them may run concurrently (a forward that
@@ -46,13 +47,10 @@ typedef struct sdf_nn_params {
     size_t         n, cap;
     sdf_error     *err;
     sdf_status     st; /* first failure */
-    bool           keep_f32;
     sdf_nn_scratch scratch;
 } sdf_nn_params;
 
-/* keep_f32: convert half-precision conv/linear weights to f32 once (more memory, no per-use
- * conversion) instead of at each use. */
-void sdf_nn_params_init(sdf_nn_params *p, sdf_wstore *w, bool keep_f32, sdf_error *err);
+void sdf_nn_params_init(sdf_nn_params *p, sdf_wstore *w, sdf_error *err);
 void sdf_nn_params_free(sdf_nn_params *p);
 /* The f32 data of weight `name` (printf-style), checked to have `numel` elements (-1: any).
  * On failure records the error in p->st / p->err and returns NULL. */

@@ -163,7 +163,7 @@ static unet_impl *prepare(sdf_model *m, sdf_error *err) {
         return NULL;
     }
     sdf_nn_params *p = &u->params;
-    sdf_nn_params_init(p, m->weights, false, err);
+    sdf_nn_params_init(p, m->weights, err);
     sdf_nn_linear_load(p, &u->temb0, "time_embed.0", true);
     sdf_nn_linear_load(p, &u->temb2, "time_embed.2", true);
     u->mc = u->temb0.in;

@@ -92,7 +92,7 @@ static void load_attn(sdf_nn_params *p, vattn *a, const char *pre) {
 static bool prepare_net(sdf_vae *vae, vnet *n, bool enc, sdf_error *err) {
     const sdf_vae_config *cfg = &vae->cfg;
     sdf_nn_params *p = &n->params;
-    sdf_nn_params_init(p, vae->weights, false, err);
+    sdf_nn_params_init(p, vae->weights, err);
     if (cfg->n_levels < 1 || cfg->n_levels > SDF_UNET_MAX_LEVELS || cfg->num_res_blocks < 1 ||
         cfg->num_res_blocks + 1 > VAE_MAX_RES) {
         sdf_fail(err, SDF_ERR_INVALID, "VAE config: %d levels, %d res blocks", cfg->n_levels,

@@ -6,30 +6,13 @@ renderer so they are scenes the demo model knows (developer tool; the PNGs are c
   /usr/bin/python3 scripts/demo/make_inputs.py
 """
 import os
-import struct
 import sys
-import zlib
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import pngw  # noqa: E402
-
-
-def write_rgba(path, img):
-    h, w, _ = img.shape
-    raw = b"".join(b"\x00" + img[y].tobytes() for y in range(h))
-
-    def chunk(t, d):
-        c = struct.pack(">I", len(d)) + t + d
-        return c + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)))
-        f.write(chunk(b"IDAT", zlib.compress(raw, 9)))
-        f.write(chunk(b"IEND", b""))
 
 
 def main():
@@ -41,7 +24,7 @@ def main():
     pngw.write_png(os.path.join(out, "example.png"), img)
     alpha = np.full((64, 64, 1), 255, np.uint8)
     alpha[18:46, 18:46] = 0
-    write_rgba(os.path.join(out, "example_with_alpha_mask.png"), np.concatenate([img, alpha], -1))
+    pngw.write_png(os.path.join(out, "example_with_alpha_mask.png"), np.concatenate([img, alpha], -1))
 
 
 if __name__ == "__main__":

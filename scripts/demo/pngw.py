@@ -6,9 +6,10 @@ import numpy as np
 
 
 def write_png(path, img):
-    """img: uint8 [H, W, 3]."""
+    """img: uint8 [H, W, 3] (RGB) or [H, W, 4] (RGBA)."""
     img = np.ascontiguousarray(img, dtype=np.uint8)
-    h, w, _ = img.shape
+    h, w, c = img.shape
+    color_type = {3: 2, 4: 6}[c]
     raw = b"".join(b"\x00" + img[y].tobytes() for y in range(h))
 
     def chunk(t, d):
@@ -17,7 +18,7 @@ def write_png(path, img):
 
     with open(path, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)))
+        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0)))
         f.write(chunk(b"IDAT", zlib.compress(raw, 9)))
         f.write(chunk(b"IEND", b""))
 
