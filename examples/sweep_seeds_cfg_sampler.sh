@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Experiment: txt2img over seed x cfg x sampler with one command; every run lands in the run log.
 #   examples/sweep_seeds_cfg_sampler.sh [sdflow binary] [checkpoint name]
-# With the tiny reference checkpoint (fast, noise-like images):
-#   examples/sweep_seeds_cfg_sampler.sh build/sdflow tiny-sd1.safetensors
+# Default: the demo model shipped in models/checkpoints/ (64x64 images, a second or two each).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 sdflow="${1:-$here/build/sdflow}"
-ckpt="${2:-v1-5-pruned-emaonly.safetensors}"
+ckpt="${2:-sdflow-demo-v1.safetensors}"
+cd "$here"
 "$sdflow" run "$here/graphs/txt2img.json" \
   --set "4.ckpt_name=$ckpt" \
   --set 3.steps=20 \

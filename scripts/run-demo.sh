@@ -4,7 +4,7 @@
 # in the SQLite run log, then replayed with --verify (bit-identical output, unchanged inputs).
 #
 # Model: the demo model shipped in models/checkpoints/ when present (offline, draws what the
-# prompt says); otherwise the tiny random-weight reference checkpoint in ../shared/reference
+# prompt says; the graphs' defaults are set for it); otherwise the tiny random-weight reference checkpoint in ../shared/reference
 # (noise, but every stage of the pipeline runs). A real SD1.5 file works the same way:
 #   build/sdflow run graphs/txt2img.json --set 4.ckpt_name=v1-5-pruned-emaonly.safetensors \
 #       --set 5.width=512 --set 5.height=512 --models /path/to/models
@@ -21,11 +21,9 @@ shared="${SDF_SHARED:-../shared}"
 args=(--db "$db" --output "$out/images")
 demo_ckpt="models/checkpoints/sdflow-demo-v1.safetensors"
 if [[ -f "$demo_ckpt" ]]; then
+  # graphs/txt2img.json's defaults are the demo model's: "a red circle on a blue background",
+  # 128x128 EmptyLatentImage (its VAE downsamples by 4: a 64x64 image), 20 steps, CFG 5
   echo "run-demo: using the demo model $demo_ckpt (64x64 images; see models/README.md)"
-  # its VAE downsamples by 4, so a 128x128 EmptyLatentImage (16x16 latent) decodes to 64x64
-  args+=(--set 4.ckpt_name=sdflow-demo-v1.safetensors
-         --set "6.text=a red circle on a blue background" --set "7.text="
-         --set 5.width=128 --set 5.height=128 --set 3.cfg=5)
 elif [[ -f "$shared/reference/tiny-sd1.safetensors" ]]; then
   echo "run-demo: no demo model; using the tiny random-weight reference checkpoint (draws noise)"
   args+=(--set "4.ckpt_name=$shared/reference/tiny-sd1.safetensors"

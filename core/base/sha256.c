@@ -4,6 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define SDF_HAVE_SHANI_CODE 1
+#endif
+
 #include "alloc.h"
 
 static const uint32_t K[64] = {
@@ -38,12 +44,76 @@ static void compress(uint32_t s[8], const uint8_t *p) {
     s[0] += a; s[1] += b; s[2] += c; s[3] += d; s[4] += e; s[5] += f; s[6] += g; s[7] += h;
 }
 
-void sdf_sha256_init(sdf_sha256 *c) {
+#ifdef SDF_HAVE_SHANI_CODE
+/* SHA-NI: the state is kept as the two halves the instructions want, (A,B,E,F) and (C,D,G,H);
+ * each sha256rnds2 does two rounds, msg1/msg2 extend the message schedule four words at a time. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t s[8],
+                                                                        const uint8_t *p,
+                                                                        size_t n_blocks) {
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i t = _mm_loadu_si128((const __m128i *)&s[0]);   /* D C B A (high..low) */
+    __m128i st1 = _mm_loadu_si128((const __m128i *)&s[4]); /* H G F E */
+    t = _mm_shuffle_epi32(t, 0xB1);                        /* C D A B */
+    st1 = _mm_shuffle_epi32(st1, 0x1B);                    /* E F G H */
+    __m128i st0 = _mm_alignr_epi8(t, st1, 8);              /* A B E F */
+    st1 = _mm_blend_epi16(st1, t, 0xF0);                   /* C D G H */
+    for (; n_blocks; n_blocks--, p += 64) {
+        __m128i save0 = st0, save1 = st1, m[4];
+        for (int j = 0; j < 4; j++)
+            m[j] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * j)), bswap);
+        for (int i = 0; i < 16; i++) {
+            if (i >= 4) { /* W[t..t+3] from W[t-16..t-1], t = 4i */
+                __m128i w7 = _mm_alignr_epi8(m[(i + 3) & 3], m[(i + 2) & 3], 4);
+                __m128i w = _mm_add_epi32(_mm_sha256msg1_epu32(m[i & 3], m[(i + 1) & 3]), w7);
+                m[i & 3] = _mm_sha256msg2_epu32(w, m[(i + 3) & 3]);
+            }
+            __m128i msg = _mm_add_epi32(m[i & 3], _mm_loadu_si128((const __m128i *)&K[4 * i]));
+            st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+            st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+        }
+        st0 = _mm_add_epi32(st0, save0);
+        st1 = _mm_add_epi32(st1, save1);
+    }
+    t = _mm_shuffle_epi32(st0, 0x1B);       /* F E B A */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);     /* D C H G */
+    st0 = _mm_blend_epi16(t, st1, 0xF0);    /* D C B A */
+    st1 = _mm_alignr_epi8(st1, t, 8);       /* H G F E */
+    _mm_storeu_si128((__m128i *)&s[0], st0);
+    _mm_storeu_si128((__m128i *)&s[4], st1);
+}
+
+static int cpu_has_shani(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3)) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 29) & 1; /* CPUID.7.0:EBX.SHA */
+}
+#endif
+
+static void compress_blocks(sdf_sha256 *c, const uint8_t *p, size_t n_blocks) {
+#ifdef SDF_HAVE_SHANI_CODE
+    if (c->use_shani) {
+        compress_shani(c->state, p, n_blocks);
+        return;
+    }
+#endif
+    for (; n_blocks; n_blocks--, p += 64) compress(c->state, p);
+}
+
+void sdf_sha256_init_scalar(sdf_sha256 *c) {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(c->state, iv, sizeof iv);
     c->n_bytes = 0;
     c->n_buf = 0;
+    c->use_shani = 0;
+}
+
+void sdf_sha256_init(sdf_sha256 *c) {
+    sdf_sha256_init_scalar(c);
+#ifdef SDF_HAVE_SHANI_CODE
+    c->use_shani = cpu_has_shani();
+#endif
 }
 
 void sdf_sha256_update(sdf_sha256 *c, const void *data, size_t n) {
@@ -53,9 +123,13 @@ void sdf_sha256_update(sdf_sha256 *c, const void *data, size_t n) {
         size_t take = 64 - c->n_buf < n ? 64 - c->n_buf : n;
         memcpy(c->buf + c->n_buf, p, take);
         c->n_buf += take; p += take; n -= take;
-        if (c->n_buf == 64) { compress(c->state, c->buf); c->n_buf = 0; }
+        if (c->n_buf == 64) { compress_blocks(c, c->buf, 1); c->n_buf = 0; }
     }
-    while (n >= 64) { compress(c->state, p); p += 64; n -= 64; }
+    if (n >= 64) {
+        compress_blocks(c, p, n / 64);
+        p += n / 64 * 64;
+        n %= 64;
+    }
     if (n) { memcpy(c->buf, p, n); c->n_buf = n; }
 }
 

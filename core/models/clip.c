@@ -10,6 +10,7 @@
 #include "../kernels/kernels.h"
 #include "checkpoint.h"
 #include "embedding.h"
+#include "nn.h"
 
 /* ---- configurations ---- */
 
@@ -156,9 +157,10 @@ sdf_status sdf_clip_tokenizer(sdf_clip *clip, const sdf_paths *paths, sdf_tokeni
 
 /* ---- prepared weights ---- */
 
+/* Matrices stored as f16/bf16 stay so and are converted at each use (nn.h), as in the UNet. */
 typedef struct clip_layer {
-    const float *ln1_w, *ln1_b, *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
-    const float *ln2_w, *ln2_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+    const float  *ln1_w, *ln1_b, *q_b, *k_b, *v_b, *o_b, *ln2_w, *ln2_b, *fc1_b, *fc2_b;
+    sdf_nn_weight q_w, k_w, v_w, o_w, fc1_w, fc2_w;
 } clip_layer;
 
 typedef struct clip_impl {
@@ -168,8 +170,9 @@ typedef struct clip_impl {
      * uses are converted, saving vocab x width f32 (150 MB for CLIP-L) */
     const sdf_tensor *tok_emb;
     const float      *pos_emb, *lnf_w, *lnf_b, *proj;
-    sdf_tensor      **held; /* references keeping the f32 data alive */
+    sdf_tensor      **held; /* references keeping the weight data alive */
     int               n_held;
+    sdf_nn_scratch    scratch; /* per-use conversion of half-precision matrices */
 } clip_impl;
 
 static void impl_free(void *p) {
@@ -179,6 +182,8 @@ static void impl_free(void *p) {
     for (int i = 0; i < im->n_held; i++)
         sdf_tensor_release(im->held[i]);
     sdf_free(im->held);
+    sdf_free(im->scratch.buf);
+    pthread_mutex_destroy(&im->scratch.mu);
     sdf_free(im->layers);
     sdf_free(im);
 }
@@ -232,44 +237,34 @@ static void tok_row(const clip_impl *im, int32_t id, int D, float *dst) {
     sdf_convert_to_f32(t->dtype, (const char *)t->data + (size_t)id * D * es, dst, (size_t)D);
 }
 
-/* Converts the f32 copies of the encoder weights in parallel before they are resolved one by
- * one (each wstore slot converts once, under its own lock). Failures are reported later. */
-typedef struct warm_ctx {
-    sdf_wstore *w;
-    int         layers;
-} warm_ctx;
-
-static const char *const k_layer_weights[] = {"layer_norm1.weight",
-                                              "layer_norm1.bias",
-                                              "self_attn.q_proj.weight",
-                                              "self_attn.q_proj.bias",
-                                              "self_attn.k_proj.weight",
-                                              "self_attn.k_proj.bias",
-                                              "self_attn.v_proj.weight",
-                                              "self_attn.v_proj.bias",
-                                              "self_attn.out_proj.weight",
-                                              "self_attn.out_proj.bias",
-                                              "layer_norm2.weight",
-                                              "layer_norm2.bias",
-                                              "mlp.fc1.weight",
-                                              "mlp.fc1.bias",
-                                              "mlp.fc2.weight",
-                                              "mlp.fc2.bias"};
-
-static void warm_task(void *vctx, size_t begin, size_t end, int slot) {
-    (void)slot;
-    const warm_ctx *wc = vctx;
-    const size_t    per = SDF_COUNTOF(k_layer_weights);
-    for (size_t i = begin; i < end; i++) {
-        char      n[160];
-        sdf_error e = {0};
-        snprintf(n, sizeof n, "text_model.encoder.layers.%zu.%s", i / per,
-                 k_layer_weights[i % per]);
-        sdf_tensor_release(sdf_wstore_get_f32(wc->w, n, &e));
+/* A [d0, d1] matrix: its stored f16/bf16 data (converted at each use) or f32. */
+static bool want_matrix(clip_impl *im, sdf_wstore *w, const char *name, int64_t d0, int64_t d1,
+                        sdf_nn_weight *out, sdf_error *err) {
+    sdf_wstore_info info;
+    *out = (sdf_nn_weight){.scratch = &im->scratch, .dtype = SDF_DTYPE_F32, .numel = d0 * d1};
+    if (sdf_wstore_info_of(w, name, &info) &&
+        (info.dtype == SDF_DTYPE_F16 || info.dtype == SDF_DTYPE_BF16)) {
+        const sdf_tensor *t = want_stored(im, w, name, d0, d1, err);
+        if (!t)
+            return false;
+        out->half = t->data;
+        out->dtype = t->dtype;
+        return true;
     }
+    return (out->f32 = want(im, w, name, d0, d1, err)) != NULL;
 }
 
-static sdf_status prepare(sdf_clip *clip, sdf_pool *pool, clip_impl **out, sdf_error *err) {
+static bool linear(sdf_pool *pool, float *y, const float *x, const sdf_nn_weight *w,
+                   const float *b, int rows, int in, int out) {
+    sdf_nn_weight_use u;
+    const float      *wf = sdf_nn_weight_begin(pool, w, &u);
+    if (wf)
+        sdf_k_linear(pool, y, x, wf, b, rows, in, out);
+    sdf_nn_weight_end(&u);
+    return wf != NULL;
+}
+
+static sdf_status prepare(sdf_clip *clip, clip_impl **out, sdf_error *err) {
     pthread_mutex_lock(&clip->impl_mu);
     if (clip->impl) {
         *out = clip->impl;
@@ -297,10 +292,7 @@ static sdf_status prepare(sdf_clip *clip, sdf_pool *pool, clip_impl **out, sdf_e
         return sdf_fail(err, SDF_ERR_NOMEM, "CLIP weights");
     }
     im->n_layers = c->layers;
-    if (pool && sdf_pool_threads(pool) > 1) {
-        warm_ctx wc = {clip->weights, c->layers};
-        sdf_pool_for(pool, (size_t)c->layers * SDF_COUNTOF(k_layer_weights), 1, warm_task, &wc);
-    }
+    pthread_mutex_init(&im->scratch.mu, NULL);
     const int64_t D = c->width, M = c->mlp;
     sdf_wstore   *w = clip->weights;
     bool ok = (im->tok_emb = want_stored(im, w, "text_model.embeddings.token_embedding.weight",
@@ -314,19 +306,21 @@ static sdf_status prepare(sdf_clip *clip, sdf_pool *pool, clip_impl **out, sdf_e
     for (int l = 0; ok && l < c->layers; l++) {
         clip_layer *L = &im->layers[l];
         char        n[160];
-#define W(field, suffix, d0, d1)                                                                   \
-    (snprintf(n, sizeof n, "text_model.encoder.layers.%d.%s", l, suffix),                          \
-     (L->field = want(im, w, n, d0, d1, err)) != NULL)
-        ok = W(ln1_w, "layer_norm1.weight", D, -1) && W(ln1_b, "layer_norm1.bias", D, -1) &&
-             W(q_w, "self_attn.q_proj.weight", D, D) && W(q_b, "self_attn.q_proj.bias", D, -1) &&
-             W(k_w, "self_attn.k_proj.weight", D, D) && W(k_b, "self_attn.k_proj.bias", D, -1) &&
-             W(v_w, "self_attn.v_proj.weight", D, D) && W(v_b, "self_attn.v_proj.bias", D, -1) &&
-             W(o_w, "self_attn.out_proj.weight", D, D) &&
-             W(o_b, "self_attn.out_proj.bias", D, -1) && W(ln2_w, "layer_norm2.weight", D, -1) &&
-             W(ln2_b, "layer_norm2.bias", D, -1) && W(fc1_w, "mlp.fc1.weight", M, D) &&
-             W(fc1_b, "mlp.fc1.bias", M, -1) && W(fc2_w, "mlp.fc2.weight", D, M) &&
-             W(fc2_b, "mlp.fc2.bias", D, -1);
-#undef W
+#define NAME(suffix) (snprintf(n, sizeof n, "text_model.encoder.layers.%d.%s", l, suffix), n)
+#define V(field, suffix, d0) ((L->field = want(im, w, NAME(suffix), d0, -1, err)) != NULL)
+#define MAT(field, suffix, d0, d1) want_matrix(im, w, NAME(suffix), d0, d1, &L->field, err)
+        ok = V(ln1_w, "layer_norm1.weight", D) && V(ln1_b, "layer_norm1.bias", D) &&
+             MAT(q_w, "self_attn.q_proj.weight", D, D) && V(q_b, "self_attn.q_proj.bias", D) &&
+             MAT(k_w, "self_attn.k_proj.weight", D, D) && V(k_b, "self_attn.k_proj.bias", D) &&
+             MAT(v_w, "self_attn.v_proj.weight", D, D) && V(v_b, "self_attn.v_proj.bias", D) &&
+             MAT(o_w, "self_attn.out_proj.weight", D, D) &&
+             V(o_b, "self_attn.out_proj.bias", D) && V(ln2_w, "layer_norm2.weight", D) &&
+             V(ln2_b, "layer_norm2.bias", D) && MAT(fc1_w, "mlp.fc1.weight", M, D) &&
+             V(fc1_b, "mlp.fc1.bias", M) && MAT(fc2_w, "mlp.fc2.weight", D, M) &&
+             V(fc2_b, "mlp.fc2.bias", D);
+#undef MAT
+#undef V
+#undef NAME
     }
     if (!ok) {
         impl_free(im);
@@ -426,18 +420,24 @@ static sdf_status run_transformer(const sdf_clip_config *c, const clip_impl *im,
     for (int l = 0; l < c->layers; l++) {
         const clip_layer *L = &im->layers[l];
         layer_norm(x, T, D, L->ln1_w, L->ln1_b, h);
-        sdf_k_linear(pool, q, h, L->q_w, L->q_b, T, D, D);
-        sdf_k_linear(pool, k, h, L->k_w, L->k_b, T, D, D);
-        sdf_k_linear(pool, v, h, L->v_w, L->v_b, T, D, D);
+        bool ok = linear(pool, q, h, &L->q_w, L->q_b, T, D, D) &&
+                  linear(pool, k, h, &L->k_w, L->k_b, T, D, D) &&
+                  linear(pool, v, h, &L->v_w, L->v_b, T, D, D);
         attn_ctx ac = {q, k, v, a, P, D, c->heads, sc};
-        sdf_pool_for(pool, (size_t)n_seq * (size_t)c->heads, 1, attn_task, &ac);
-        sdf_k_linear(pool, h, a, L->o_w, L->o_b, T, D, D);
-        for (size_t i = 0; i < td; i++)
+        if (ok)
+            sdf_pool_for(pool, (size_t)n_seq * (size_t)c->heads, 1, attn_task, &ac);
+        ok = ok && linear(pool, h, a, &L->o_w, L->o_b, T, D, D);
+        for (size_t i = 0; ok && i < td; i++)
             x[i] += h[i];
         layer_norm(x, T, D, L->ln2_w, L->ln2_b, h);
-        sdf_k_linear(pool, f, h, L->fc1_w, L->fc1_b, T, D, M);
-        sdf_k_act(pool, f, f, (int64_t)T * M, c->quick_gelu ? SDF_ACT_QUICK_GELU : SDF_ACT_GELU);
-        sdf_k_linear(pool, h, f, L->fc2_w, L->fc2_b, T, M, D);
+        ok = ok && linear(pool, f, h, &L->fc1_w, L->fc1_b, T, D, M);
+        if (ok)
+            sdf_k_act(pool, f, f, (int64_t)T * M, c->quick_gelu ? SDF_ACT_QUICK_GELU : SDF_ACT_GELU);
+        ok = ok && linear(pool, h, f, &L->fc2_w, L->fc2_b, T, M, D);
+        if (!ok) {
+            sdf_free(h), sdf_free(q), sdf_free(k), sdf_free(v), sdf_free(a), sdf_free(f), sdf_free(sc);
+            return sdf_fail(err, SDF_ERR_NOMEM, "CLIP weight conversion (layer %d)", l);
+        }
         for (size_t i = 0; i < td; i++)
             x[i] += h[i];
         if (l == sel && out_hidden)
@@ -457,7 +457,7 @@ sdf_status sdf_clip_forward_ids(sdf_clip *clip, const int32_t *ids, int n_seq, i
 sdf_status sdf_clip_forward(sdf_clip *clip, sdf_pool *pool, const int32_t *ids, int n_seq,
                             int layer, float *out_hidden, float *out_pooled, sdf_error *err) {
     clip_impl *im;
-    sdf_status st = prepare(clip, pool, &im, err);
+    sdf_status st = prepare(clip, &im, err);
     if (st != SDF_OK)
         return st;
     const sdf_clip_config *c = &clip->cfg;
@@ -512,7 +512,7 @@ sdf_status sdf_clip_encode_tokens(sdf_clip *clip, const sdf_prompt_tokens *tok,
     if (pooled)
         *pooled = NULL;
     clip_impl *im;
-    sdf_status st = prepare(clip, o ? o->pool : NULL, &im, err);
+    sdf_status st = prepare(clip, &im, err);
     if (st != SDF_OK)
         return st;
     const sdf_clip_config *c = &clip->cfg;

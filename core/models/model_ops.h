@@ -11,12 +11,21 @@
 
 typedef enum sdf_op_kind { SDF_OP_CONV, SDF_OP_LINEAR, SDF_OP_ATTN } sdf_op_kind;
 
+/* A weight as stored: f32, or f16/bf16 that the forward converts at each use (models/nn.h). */
+typedef struct sdf_model_op_w {
+    const float *f32;   /* NULL when half */
+    const void  *half;
+    sdf_dtype    dtype;
+    int64_t      numel;
+} sdf_model_op_w;
+
 typedef struct sdf_model_op {
     sdf_op_kind    kind;
     sdf_conv_shape conv;            /* SDF_OP_CONV (n = batch) */
     int64_t        rows, in, out;   /* SDF_OP_LINEAR */
     sdf_attn_shape attn;            /* SDF_OP_ATTN */
-    const float   *w, *b;           /* conv / linear weights */
+    sdf_model_op_w w;               /* conv / linear weight */
+    const float   *b;               /* conv / linear bias */
     double         flops;           /* 1 FMA = 2 */
 } sdf_model_op;
 

@@ -252,9 +252,9 @@ fail:
 }
 
 static unet_impl *get_impl(sdf_model *m, sdf_pool *pool, sdf_error *err) {
+    (void)pool; /* half-precision weights are converted at each use, on the forward's pool */
     pthread_mutex_lock(&m->impl_mu);
     if (!m->impl) {
-        sdf_wstore_warm_f32(m->weights, "", pool); /* convert f16/bf16 weights in parallel */
         m->impl = prepare(m, err);
         if (m->impl) m->impl_free = unet_impl_free;
     }
@@ -574,7 +574,7 @@ typedef struct walker {
 
 static void w_conv(const walker *k, const sdf_nn_conv *c, int64_t n, int64_t h, int64_t w,
                    int64_t *oh, int64_t *ow) {
-    sdf_model_op op = {.kind = SDF_OP_CONV, .w = c->w, .b = c->b};
+    sdf_model_op op = {.kind = SDF_OP_CONV, .w = sdf_model_op_weight(&c->w), .b = c->b};
     op.conv = (sdf_conv_shape){n, c->cin, h, w, c->cout, c->k, c->k, c->stride,
                                c->pad_t, c->pad_l, c->pad_b, c->pad_r};
     *oh = sdf_conv_out_h(&op.conv);
@@ -585,7 +585,7 @@ static void w_conv(const walker *k, const sdf_nn_conv *c, int64_t n, int64_t h, 
 
 static void w_lin(const walker *k, const sdf_nn_linear *l, int64_t rows) {
     sdf_model_op op = {.kind = SDF_OP_LINEAR, .rows = rows, .in = l->in, .out = l->out,
-                       .w = l->w, .b = l->b};
+                       .w = sdf_model_op_weight(&l->w), .b = l->b};
     op.flops = 2.0 * (double)rows * (double)(l->in * l->out);
     k->fn(k->ctx, &op);
 }

@@ -143,6 +143,7 @@ static bool prepare_net(sdf_vae *vae, vnet *n, bool enc, sdf_error *err) {
 }
 
 static vnet *get_net(sdf_vae *v, bool enc, sdf_pool *pool, sdf_error *err) {
+    (void)pool; /* half-precision weights are converted at each use, on the forward's pool */
     vnet *n = NULL;
     pthread_mutex_lock(&v->impl_mu);
     if (!v->impl) {
@@ -153,7 +154,6 @@ static vnet *get_net(sdf_vae *v, bool enc, sdf_pool *pool, sdf_error *err) {
     if (!im) sdf_fail(err, SDF_ERR_NOMEM, "out of memory");
     else {
         n = enc ? &im->enc : &im->dec;
-        if (!n->ready) sdf_wstore_warm_f32(v->weights, enc ? "encoder." : "decoder.", pool);
         if (!n->ready && !prepare_net(v, n, enc, err)) n = NULL;
     }
     pthread_mutex_unlock(&v->impl_mu);
@@ -610,7 +610,7 @@ sdf_status sdf_vae_decode_raw(sdf_vae *v, const sdf_tensor *z, sdf_pool *pool, s
 
 static void vw_conv(sdf_model_op_fn fn, void *ctx, const sdf_nn_conv *c, int64_t h, int64_t w,
                     int64_t *oh, int64_t *ow) {
-    sdf_model_op op = {.kind = SDF_OP_CONV, .w = c->w, .b = c->b};
+    sdf_model_op op = {.kind = SDF_OP_CONV, .w = sdf_model_op_weight(&c->w), .b = c->b};
     op.conv = (sdf_conv_shape){1, c->cin, h, w, c->cout, c->k, c->k, c->stride,
                                c->pad_t, c->pad_l, c->pad_b, c->pad_r};
     *oh = sdf_conv_out_h(&op.conv);
@@ -630,7 +630,7 @@ static void vw_attn(sdf_model_op_fn fn, void *ctx, const vattn *a, int64_t h, in
     int64_t n = h * w, c = a->norm.c;
     const sdf_nn_linear *ls[4] = {&a->q, &a->k, &a->v, &a->proj};
     for (int i = 0; i < 4; i++) {
-        sdf_model_op op = {.kind = SDF_OP_LINEAR, .rows = n, .in = c, .out = c, .w = ls[i]->w,
+        sdf_model_op op = {.kind = SDF_OP_LINEAR, .rows = n, .in = c, .out = c, .w = sdf_model_op_weight(&ls[i]->w),
                            .b = ls[i]->b, .flops = 2.0 * (double)n * (double)(c * c)};
         if (i == 3) {
             sdf_model_op at = {.kind = SDF_OP_ATTN,

@@ -272,28 +272,6 @@ sdf_tensor *sdf_wstore_get_f32(sdf_wstore *w, const char *name, sdf_error *err) 
     return r;
 }
 
-typedef struct warm_ctx {
-    sdf_wstore *w;
-    const char *prefix;
-    size_t      prefix_len;
-} warm_ctx;
-
-static void warm_range(void *ctx, size_t b, size_t e, int slot) {
-    warm_ctx *c = ctx;
-    (void)slot;
-    for (size_t i = b; i < e; i++) {
-        const char *name = c->w->items[i].name;
-        if (strncmp(name, c->prefix, c->prefix_len) != 0) continue;
-        sdf_tensor_release(sdf_wstore_get_f32(c->w, name, NULL));
-    }
-}
-
-void sdf_wstore_warm_f32(sdf_wstore *w, const char *prefix, sdf_pool *pool) {
-    ensure_sorted(w);
-    warm_ctx c = {w, prefix ? prefix : "", prefix ? strlen(prefix) : 0};
-    sdf_pool_for(pool, w->n, 1, warm_range, &c); /* one weight per chunk: sizes vary a lot */
-}
-
 void sdf_wstore_drop_f32(sdf_wstore *w) {
     for (size_t i = 0; i < w->n; i++) {
         slot *s = w->items[i].s;

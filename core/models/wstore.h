@@ -1,8 +1,10 @@
 /* wstore.h: a named weight store: the tensors of a model under canonical names.
  *
  * Owns:      name -> weight slots. A slot's source is a tensor in an mmap'd safetensors file (zero
- *            copy) or an in-memory tensor (.ckpt reader, patched weights). Each slot converts its
- *            source to f32 once, on first use, and keeps that copy (a view when the file is f32).
+ *            copy) or an in-memory tensor (.ckpt reader, patched weights). get_f32 converts a
+ *            slot's source to f32 once and keeps that copy (a view when the file is f32); the
+ *            UNet, VAE and CLIP read large f16/bf16 matrices with get instead and convert them
+ *            at each use (models/nn.h), so no f32 copy of them is made.
  * Overlays:  sdf_wstore_overlay() makes a new store that shares every slot of its base (and so
  *            their f32 copies); sdf_wstore_put() in the overlay replaces a slot there only. This
  *            is the copy-on-write used by LoRA and model merging: the base is never modified.
@@ -61,10 +63,6 @@ bool sdf_wstore_same_slot(const sdf_wstore *a, const sdf_wstore *b, const char *
 sdf_tensor *sdf_wstore_get(sdf_wstore *w, const char *name, sdf_error *err);
 /* The weight as f32, converted once and cached in the slot. */
 sdf_tensor *sdf_wstore_get_f32(sdf_wstore *w, const char *name, sdf_error *err);
-/* Converts every weight whose name starts with prefix ("" = all) to f32 now, in parallel on
- * pool (which may be NULL), so that a model's first forward pass does not convert its weights one
- * by one on a single thread. Failures are left for the later get_f32 to report. */
-void sdf_wstore_warm_f32(sdf_wstore *w, const char *prefix, sdf_pool *pool);
 /* Drops cached f32 copies (memory pressure); they are rebuilt on next use. */
 void sdf_wstore_drop_f32(sdf_wstore *w);
 /* Bytes of f32 copies this store holds beyond its sources (for cache accounting). */

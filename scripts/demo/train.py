@@ -211,6 +211,17 @@ def main():
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--cfg", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--offset-noise", type=float, default=0.0,
+                    help="add this times a per-image, per-channel N(0,1) constant to the training noise "
+                         "(offset noise), so the model can move a picture's mean colour: with plain noise "
+                         "the mean of a 16x16 latent's noise decides the background and the prompt cannot")
+    ap.add_argument("--init-from", default="",
+                    help="start the UNet and text encoder from this snapshot's (EMA) weights: a second "
+                         "stage that continues a first one with other settings (e.g. --offset-noise)")
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="end the UNet stage after this many steps (the learning-rate schedule stays "
+                         "that of --unet-steps)")
     ap.add_argument("--vae-from", default="",
                     help="take the trained, normalised VAE from this checkpoint (a run of this script with the same "
                          "seed and VAE settings) instead of training it again")
@@ -252,6 +263,14 @@ def main():
     lat, scenes = encode_dataset(net, args, log)
     log(f"latents: mean {float(lat.mean()):.3f} std {float(lat.std()):.3f}")
 
+    if args.init_from:
+        prev = torch.load(args.init_from)
+        keep = {k: v for k, v in prev["state_dict"].items()
+                if k.startswith("model.diffusion_model.") or k.startswith("cond_stage_model.")}
+        missing = net.load_state_dict(keep, strict=False)
+        assert not missing.unexpected_keys, missing.unexpected_keys
+        log(f"unet + text encoder from {args.init_from} (step {prev['step']} of {prev['args']['unet_steps']}, "
+            f"offset noise {prev['args'].get('offset_noise', 0.0)})")
     t1 = time.time()
     ac = M.scaled_linear_alphas_cumprod().float()
     params = list(net.unet.parameters()) + list(net.cond_stage_model.parameters())
@@ -275,17 +294,20 @@ def main():
                    os.path.join(args.workdir, name))
         return ema_net
 
-    for step in range(args.unet_steps):
+    n_steps = min(args.unet_steps, args.stop_after) if args.stop_after else args.unet_steps
+    for step in range(n_steps):
         idx = drng.randint(0, len(scenes), B)
         caps = ["" if drng.rand() < 0.1 else recaption(drng, scenes[i]) for i in idx]
         ids = torch.tensor([tok.encode77(c) for c in caps])
         x0 = lat[idx]
         t = torch.from_numpy(drng.randint(0, 1000, B))
         noise = torch.from_numpy(drng.randn(B, 4, 16, 16).astype(np.float32))
+        if args.offset_noise:
+            noise = noise + args.offset_noise * torch.from_numpy(drng.randn(B, 4, 1, 1).astype(np.float32))
         a = ac[t][:, None, None, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         for gp in opt.param_groups:
-            gp["lr"] = lr_at(step, args.unet_steps, args.lr, 200)
+            gp["lr"] = lr_at(step, args.unet_steps, args.lr, args.warmup)
         ctx = net.cond_stage_model(ids)
         eps = net.unet(xt, t.float(), ctx)
         loss = F.mse_loss(eps, noise)
@@ -306,7 +328,7 @@ def main():
             snapshot("ckpt_last.pt", step + 1)
             log(f"checkpoint at step {step + 1}")
 
-    ema_net = snapshot("final.pt", args.unet_steps)
+    ema_net = snapshot("final.pt", n_steps)
     log(f"done: vae {t_vae:.0f}s, unet {time.time() - t1:.0f}s, total {time.time() - t_start:.0f}s; "
         f"final vae rec {np.mean(vae_losses[-100:]):.5f}, unet loss {np.mean(losses[-200:]):.5f}")
     sm = lambda v, k: [float(np.mean(v[max(0, i - k):i + 1])) for i in range(0, len(v), max(1, len(v) // 400))]
