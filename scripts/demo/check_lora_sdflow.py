@@ -74,6 +74,8 @@ def main():
     ap.add_argument("--graph", default="graphs/txt2img_lora.json")
     ap.add_argument("--models", default="models")
     ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--samplers", default="euler,dpmpp_2m,euler_ancestral,ddim",
+                    help="samplers for the C-side test's prompt (TEAL_PROMPTS[0])")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="sdflow-lora-check-")
@@ -111,6 +113,26 @@ def main():
                   f"{r['object_colour_ok']:.3f}, background {r['background_ok']:.3f} ({r['n']} images)")
             for p, v in r["per_prompt"].items():
                 print(f"    {p!r}: teal px {v['teal_px']:.4f} object ok {v['object_ok']:.2f} {v['objects']}")
+    # the prompt of the C-side LoRA test, across samplers
+    key = TL.TEAL_PROMPTS[0]
+    res["samplers"] = {}
+    for sampler in args.samplers.split(","):
+        for label, s in (("without_lora", 0.0), ("with_lora", 1.0)):
+            od = os.path.join(tmp, f"{label}-sampler-{sampler}")
+            cmd = [args.sdflow, "run", args.graph, "--models", args.models, "--output", od,
+                   "--db", db, "--threads", "1", "--set", f"6.text={key}",
+                   "--set", f"3.sampler_name={sampler}",
+                   "--set", f"10.strength_model={s}", "--set", f"10.strength_clip={s}",
+                   "--sweep", f"3.seed=0..{args.seeds - 1}"]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            reads = [TL.read_image(read_png(os.path.join(od, f)))
+                     for f in sorted(os.listdir(od)) if f.endswith(".png")]
+            r = {"teal_px": round(float(np.mean([x[2] for x in reads])), 4),
+                 "object_teal": round(float(np.mean([x[1] == "teal" for x in reads])), 3),
+                 "background_white": round(float(np.mean([x[0] == "white" for x in reads])), 3)}
+            res["samplers"][f"{sampler}/{label}"] = r
+            print(f"sdflow {key!r} {sampler} {label}: teal pixels {r['teal_px']:.4f}, object teal "
+                  f"{r['object_teal']:.3f}, background white {r['background_white']:.3f}")
     con = sqlite3.connect(db)
     notes = sorted(set(con.execute("select key, value from notes where key like 'lora.%'").fetchall()))
     warns = [d for (d,) in con.execute("select diagnostics from runs") if d and "LoRA" in d]

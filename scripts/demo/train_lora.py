@@ -7,10 +7,10 @@ with ordinary training scenes (so the other colours keep working), encodes them 
 model's VAE (posterior mean x 0.18215, as train.py), and trains low-rank adapters on the frozen
 base UNet (transformer proj_in/proj_out, attention q/k/v/out, feed-forward) and text encoder
 (self-attention q/k/v/out, MLP fc1/fc2) with train.py's eps objective (scaled-linear betas, uniform
-t in 0..999, 10 % empty captions). The adapters are written as a kohya-format LoRA
-(`lora_unet_<ldm key>` / `lora_te_text_model_encoder_layers_<b>_<m>` with .lora_down.weight,
-.lora_up.weight, .alpha; fp16), the naming ComfyUI's loader (and sdflow's) maps for SD1
-original-layout checkpoints.
+t in 0..999, 10 % empty captions, offset noise 0.1 as the base's last stage). The adapters are
+written as a kohya-format LoRA (`lora_unet_<ldm key>` / `lora_te_text_model_encoder_layers_<b>_<m>`
+with .lora_down.weight, .lora_up.weight, .alpha; fp16), the naming ComfyUI's loader (and
+sdflow's) maps for SD1 original-layout checkpoints.
 
 It then checks itself with the reference sampler: the exported file is merged into the base
 weights as ComfyUI does (W += alpha/rank * up @ down) and teal and ordinary prompts are generated
@@ -308,6 +308,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--check-seeds", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--offset-noise", type=float, default=0.1,
+                    help="as train.py's --offset-noise; the base's last stage was trained with 0.1")
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -346,6 +348,8 @@ def main():
         x0 = lat[idx]
         t = torch.from_numpy(drng.randint(0, 1000, B))
         noise = torch.from_numpy(drng.randn(B, 4, 16, 16).astype(np.float32))
+        if args.offset_noise:
+            noise = noise + args.offset_noise * torch.from_numpy(drng.randn(B, 4, 1, 1).astype(np.float32))
         a = ac[t][:, None, None, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         for gp in opt.param_groups:
@@ -368,7 +372,8 @@ def main():
                 "script": "scripts/demo/train_lora.py", "base": os.path.basename(args.base),
                 "base_sha256": __import__("hashlib").sha256(open(args.base, "rb").read()).hexdigest(),
                 "seed": args.seed, "steps": args.steps, "batch": B, "lr": args.lr, "rank": args.rank,
-                "n_teal": args.n_teal, "n_plain": args.n_plain, "teal_rgb": list(TEAL),
+                "n_teal": args.n_teal, "n_plain": args.n_plain,
+                "offset_noise": args.offset_noise, "teal_rgb": list(TEAL),
                 "final_loss": round(float(np.mean(losses[-100:])), 5), "train_seconds": round(t_train)},
                 sort_keys=True)}
     n_t, size = export(adapters, args.out, meta)
