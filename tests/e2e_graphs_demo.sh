@@ -45,4 +45,5 @@ check inpaint_noise_mask "64 64"
 check outpaint "96 64"
 check hires_fix "96 96"
 check area_composition "128 64"
+check txt2img_lora "64 64"
 exit $fail
