@@ -170,6 +170,23 @@ def recaption(rng, sc):
     return data.pair_caption(rng, a["color"], a["shape"], sc["rel"], b["color"], b["shape"], sc["bg"])
 
 
+def eps_batch(drng, tok, lat, scenes, ac, B, offset_noise=0.0):
+    """One batch of SD's eps objective: B random training latents, their re-worded captions (10 %
+    empty, for classifier-free guidance), uniform t in 0..999, the noise (plus offset noise times a
+    per-image, per-channel constant) and x_t. Returns (token ids, t, noise, x_t); the draws from
+    drng are in a fixed order, so a run is deterministic for its seed."""
+    idx = drng.randint(0, len(scenes), B)
+    caps = ["" if drng.rand() < 0.1 else recaption(drng, scenes[i]) for i in idx]
+    ids = torch.tensor([tok.encode77(c) for c in caps])
+    x0 = lat[idx]
+    t = torch.from_numpy(drng.randint(0, 1000, B))
+    noise = torch.from_numpy(drng.randn(B, 4, 16, 16).astype(np.float32))
+    if offset_noise:
+        noise = noise + offset_noise * torch.from_numpy(drng.randn(B, 4, 1, 1).astype(np.float32))
+    a = ac[t][:, None, None, None]
+    return ids, t, noise, a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
 def save_grid(net, tok, path, seed, cfg):
     prompts = ["a red circle on a blue background", "a large yellow square on the left on a black background",
                "a small green triangle at the top on a white background", "a blue circle left of a red square",
@@ -300,16 +317,7 @@ def main():
 
     n_steps = min(args.unet_steps, args.stop_after) if args.stop_after else args.unet_steps
     for step in range(n_steps):
-        idx = drng.randint(0, len(scenes), B)
-        caps = ["" if drng.rand() < 0.1 else recaption(drng, scenes[i]) for i in idx]
-        ids = torch.tensor([tok.encode77(c) for c in caps])
-        x0 = lat[idx]
-        t = torch.from_numpy(drng.randint(0, 1000, B))
-        noise = torch.from_numpy(drng.randn(B, 4, 16, 16).astype(np.float32))
-        if args.offset_noise:
-            noise = noise + args.offset_noise * torch.from_numpy(drng.randn(B, 4, 1, 1).astype(np.float32))
-        a = ac[t][:, None, None, None]
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        ids, t, noise, xt = eps_batch(drng, tok, lat, scenes, ac, B, args.offset_noise)
         for gp in opt.param_groups:
             gp["lr"] = lr_at(step, args.unet_steps, args.lr, args.warmup)
         ctx = net.cond_stage_model(ids)

@@ -342,16 +342,7 @@ def main():
     t1 = time.time()
     net.unet.train()
     for step in range(args.steps):
-        idx = drng.randint(0, len(scenes), B)
-        caps = ["" if drng.rand() < 0.1 else train.recaption(drng, scenes[i]) for i in idx]
-        ids = torch.tensor([tok.encode77(c) for c in caps])
-        x0 = lat[idx]
-        t = torch.from_numpy(drng.randint(0, 1000, B))
-        noise = torch.from_numpy(drng.randn(B, 4, 16, 16).astype(np.float32))
-        if args.offset_noise:
-            noise = noise + args.offset_noise * torch.from_numpy(drng.randn(B, 4, 1, 1).astype(np.float32))
-        a = ac[t][:, None, None, None]
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        ids, t, noise, xt = train.eps_batch(drng, tok, lat, scenes, ac, B, args.offset_noise)
         for gp in opt.param_groups:
             gp["lr"] = train.lr_at(step, args.steps, args.lr, 50)
         eps = net.unet(xt, t.float(), net.cond_stage_model(ids))
