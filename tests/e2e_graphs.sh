@@ -20,12 +20,7 @@ fail=0
 common=(--set "4.ckpt_name=$ref/tiny-sd1.safetensors" --clip-vocab "$ref/clip-vocab" --fp32-text-enc
         --input "$work/input" --output "$work/out" --db "$work/runs.db" --threads 2)
 
-png_size() { # prints "W H" of a PNG
-  local b
-  b=$(od -An -tu1 -j16 -N8 "$1" | tr -s ' ')
-  set -- $b
-  echo "$(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 )) $(( ($5 << 24) | ($6 << 16) | ($7 << 8) | $8 ))"
-}
+source "$src/tests/lib_e2e.sh"
 
 run() { # name, args...
   local name="$1"; shift

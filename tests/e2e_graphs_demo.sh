@@ -15,12 +15,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 fail=0
 
-png_size() { # prints "W H" of a PNG
-  local b
-  b=$(od -An -tu1 -j16 -N8 "$1" | tr -s ' ')
-  set -- $b
-  echo "$(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 )) $(( ($5 << 24) | ($6 << 16) | ($7 << 8) | $8 ))"
-}
+source "$src/tests/lib_e2e.sh"
 
 check() { # graph, expected "W H"
   local g="$1" want="$2"
