@@ -167,6 +167,31 @@ def canonical_pair(c1, s1, rel, c2, s2, bg):
     return f"{art(c1)} {s1} {r} {art(c2)} {s2} on {art(bg)} background"
 
 
+def place_pair(rng, rel, first, second):
+    """The two objects ((shape, colour) each) of a pair scene, `first` `rel` `second`, with the
+    training jitter of centres (+-2.5 px) and radii (+-10 %)."""
+    j = lambda: rng.uniform(-2.5, 2.5)  # noqa: E731
+    if rel in ("left", "right"):
+        a, b = (17 + j(), 32 + j()), (47 + j(), 32 + j())
+    else:
+        a, b = (32 + j(), 17 + j()), (32 + j(), 47 + j())
+    if rel in ("right", "below"):
+        a, b = b, a
+    r1, r2 = PAIR_RADIUS * rng.uniform(0.9, 1.1), PAIR_RADIUS * rng.uniform(0.9, 1.1)
+    return [dict(shape=first[0], color=first[1], cx=a[0], cy=a[1], r=r1),
+            dict(shape=second[0], color=second[1], cx=b[0], cy=b[1], r=r2)]
+
+
+def place_single(rng, shape, color, pos, size):
+    """One object at a nominal position and size with the training jitter (+-3 px small, +-2 px
+    large; radius +-10 %)."""
+    jit = 3.0 if size == "small" else 2.0
+    cx, cy = POSITIONS[pos]
+    cx += rng.uniform(-jit, jit)
+    cy += rng.uniform(-jit, jit)
+    return dict(shape=shape, color=color, cx=cx, cy=cy, r=RADIUS[size] * rng.uniform(0.9, 1.1))
+
+
 def sample_scene(rng, pair_frac=0.25):
     """One training scene (never a held-out combination) with its caption."""
     cols = list(COLORS)
@@ -178,16 +203,7 @@ def sample_scene(rng, pair_frac=0.25):
                 continue
             bg = _pick(rng, [b for b in BACKGROUNDS if b not in (c1, c2)])
             rel = _pick(rng, list(REL_WORDS))
-            j = lambda: rng.uniform(-2.5, 2.5)
-            if rel in ("left", "right"):
-                a, b = (17 + j(), 32 + j()), (47 + j(), 32 + j())
-            else:
-                a, b = (32 + j(), 17 + j()), (32 + j(), 47 + j())
-            if rel in ("right", "below"):
-                a, b = b, a
-            r1, r2 = PAIR_RADIUS * rng.uniform(0.9, 1.1), PAIR_RADIUS * rng.uniform(0.9, 1.1)
-            objs = [dict(shape=s1, color=c1, cx=a[0], cy=a[1], r=r1),
-                    dict(shape=s2, color=c2, cx=b[0], cy=b[1], r=r2)]
+            objs = place_pair(rng, rel, (s1, c1), (s2, c2))
             cap = pair_caption(rng, c1, s1, rel, c2, s2, bg)
             return dict(bg=bg, objects=objs, kind="pair", rel=rel), cap
         c, s = _pick(rng, cols), _pick(rng, SHAPES)
@@ -196,14 +212,9 @@ def sample_scene(rng, pair_frac=0.25):
             continue
         pos = _pick(rng, list(POSITIONS))
         size = _pick(rng, list(RADIUS))
-        jit = 3.0 if size == "small" else 2.0
-        cx, cy = POSITIONS[pos]
-        cx += rng.uniform(-jit, jit)
-        cy += rng.uniform(-jit, jit)
-        r = RADIUS[size] * rng.uniform(0.9, 1.1)
+        obj = place_single(rng, s, c, pos, size)
         cap, _ = single_caption(rng, c, s, bg, pos, size)
-        return dict(bg=bg, objects=[dict(shape=s, color=c, cx=cx, cy=cy, r=r)], kind="single",
-                    pos=pos, size=size), cap
+        return dict(bg=bg, objects=[obj], kind="single", pos=pos, size=size), cap
 
 
 def make_dataset(n, seed):

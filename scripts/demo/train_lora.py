@@ -69,27 +69,13 @@ def teal_scene(rng, pair_frac=0.25):
         s1, s2 = pick(rng, data.SHAPES), pick(rng, data.SHAPES)
         bg = pick(rng, [b for b in data.BACKGROUNDS if b != other])
         rel = pick(rng, list(data.REL_WORDS))
-        j = lambda: rng.uniform(-2.5, 2.5)  # noqa: E731
-        if rel in ("left", "right"):
-            a, b = (17 + j(), 32 + j()), (47 + j(), 32 + j())
-        else:
-            a, b = (32 + j(), 17 + j()), (32 + j(), 47 + j())
-        if rel in ("right", "below"):
-            a, b = b, a
-        r1, r2 = data.PAIR_RADIUS * rng.uniform(0.9, 1.1), data.PAIR_RADIUS * rng.uniform(0.9, 1.1)
-        objs = [dict(shape=s1, color=c1, cx=a[0], cy=a[1], r=r1),
-                dict(shape=s2, color=c2, cx=b[0], cy=b[1], r=r2)]
+        objs = data.place_pair(rng, rel, (s1, c1), (s2, c2))
         return dict(bg=bg, objects=objs, kind="pair", rel=rel)
     s = pick(rng, data.SHAPES)
     bg = pick(rng, list(data.BACKGROUNDS))
     pos = pick(rng, list(data.POSITIONS))
     size = pick(rng, list(data.RADIUS))
-    jit = 3.0 if size == "small" else 2.0
-    cx, cy = data.POSITIONS[pos]
-    cx += rng.uniform(-jit, jit)
-    cy += rng.uniform(-jit, jit)
-    r = data.RADIUS[size] * rng.uniform(0.9, 1.1)
-    return dict(bg=bg, objects=[dict(shape=s, color="teal", cx=cx, cy=cy, r=r)], kind="single",
+    return dict(bg=bg, objects=[data.place_single(rng, s, "teal", pos, size)], kind="single",
                 pos=pos, size=size)
 
 
