@@ -8,9 +8,8 @@
  *            network's scratch buffer at each use, in parallel on the pool, just before the GEMM.
  *            The conversion is exact, so results are bit-identical to converting once; it costs
  *            a pass over the weights per forward and saves the f32 copy (3.4 GB for SD1.5) and
- *            the time to fault it in; measured, the per-use pass costs less than the page faults
- *            it replaces even over many steps (README, benchmarks). Biases, norms and small
- *            matrices are converted once.
+ *            the time to fault it in (a 64x64 SD1.5 UNet call measured 6.41 s this way against
+ *            6.76 s with f32 copies). Biases, norms and small matrices are converted once.
  * Ownership: forward functions return NEW buffers from sdf_malloc_aligned (NULL on OOM); inputs
  *            are borrowed.
  * Threads:   prepared layers are read-only; forwards on them may run concurrently (a forward that

@@ -251,8 +251,7 @@ fail:
     return NULL;
 }
 
-static unet_impl *get_impl(sdf_model *m, sdf_pool *pool, sdf_error *err) {
-    (void)pool; /* half-precision weights are converted at each use, on the forward's pool */
+static unet_impl *get_impl(sdf_model *m, sdf_error *err) {
     pthread_mutex_lock(&m->impl_mu);
     if (!m->impl) {
         m->impl = prepare(m, err);
@@ -436,7 +435,7 @@ sdf_status sdf_unet_forward(sdf_model *m, const sdf_tensor *x, const float *time
     if (out) *out = NULL;
     if (!m || !x || !timesteps || !context || !out)
         return sdf_fail(err, SDF_ERR_INVALID, "UNet forward: missing argument");
-    unet_impl *u = get_impl(m, pool, err);
+    unet_impl *u = get_impl(m, err);
     if (!u) return err && err->code != SDF_OK ? err->code : SDF_ERR_INTERNAL;
     char shp[96];
     if (x->dtype != SDF_DTYPE_F32 || x->ndim != 4 || x->shape[1] != u->in_ch) {
@@ -631,7 +630,7 @@ static void w_tr(const walker *k, const transformer *t, int64_t h, int64_t w) {
 
 sdf_status sdf_unet_walk(sdf_model *m, int64_t B, int64_t H, int64_t W, int64_t T,
                          sdf_model_op_fn fn, void *ctx, sdf_error *err) {
-    unet_impl *u = get_impl(m, NULL, err);
+    unet_impl *u = get_impl(m, err);
     if (!u) return err && err->code != SDF_OK ? err->code : SDF_ERR_INTERNAL;
     walker k = {fn, ctx, B, T};
     w_lin(&k, &u->temb0, B);

@@ -142,8 +142,7 @@ static bool prepare_net(sdf_vae *vae, vnet *n, bool enc, sdf_error *err) {
     return true;
 }
 
-static vnet *get_net(sdf_vae *v, bool enc, sdf_pool *pool, sdf_error *err) {
-    (void)pool; /* half-precision weights are converted at each use, on the forward's pool */
+static vnet *get_net(sdf_vae *v, bool enc, sdf_error *err) {
     vnet *n = NULL;
     pthread_mutex_lock(&v->impl_mu);
     if (!v->impl) {
@@ -426,7 +425,7 @@ static sdf_status decode_impl(sdf_vae *v, const sdf_tensor *z, int tile, int ove
     *image = NULL;
     sdf_status st = check_latent(v, z, err);
     if (st != SDF_OK) return st;
-    vnet *n = get_net(v, false, pool, err);
+    vnet *n = get_net(v, false, err);
     if (!n) return err && err->code ? err->code : SDF_ERR_INTERNAL;
     sdf_k_ftz();
     sdf_blas_setup();
@@ -505,7 +504,7 @@ static sdf_status encode_impl(sdf_vae *v, const sdf_tensor *image, int tile, int
                         "VAE encode: image has shape %s, expected [B,H,W,3+] with H, W >= %lld",
                         image ? shp : "(none)", (long long)ds);
     }
-    vnet *n = get_net(v, true, pool, err);
+    vnet *n = get_net(v, true, err);
     if (!n) return err && err->code ? err->code : SDF_ERR_INTERNAL;
     sdf_k_ftz();
     sdf_blas_setup();
@@ -575,7 +574,7 @@ sdf_status sdf_vae_decode_raw(sdf_vae *v, const sdf_tensor *z, sdf_pool *pool, s
     *out = NULL;
     sdf_status st = check_latent(v, z, err);
     if (st != SDF_OK) return st;
-    vnet *n = get_net(v, false, pool, err);
+    vnet *n = get_net(v, false, err);
     if (!n) return err && err->code ? err->code : SDF_ERR_INTERNAL;
     sdf_k_ftz();
     sdf_blas_setup();
@@ -644,7 +643,7 @@ static void vw_attn(sdf_model_op_fn fn, void *ctx, const vattn *a, int64_t h, in
 
 sdf_status sdf_vae_walk(sdf_vae *v, bool encoder, int64_t h, int64_t w, sdf_model_op_fn fn,
                         void *ctx, sdf_error *err) {
-    vnet *n = get_net(v, encoder, NULL, err);
+    vnet *n = get_net(v, encoder, err);
     if (!n) return err && err->code ? err->code : SDF_ERR_INTERNAL;
     int64_t oh, ow;
     if (!encoder) {
